@@ -1,0 +1,11 @@
+export { createBinningEstimator } from './binning.js'
+export type {
+  BinningOptions,
+  BinningSettings,
+  BinningStrategy,
+  BinningCorrection,
+  BinningProjection,
+  BinningPair,
+  BinningDetail,
+  BinningEstimator,
+} from './binning.js'
