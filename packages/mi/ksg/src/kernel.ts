@@ -1,0 +1,190 @@
+/**
+ * The one KSG neighbour kernel. It runs on the main thread and, as source text (`fn.toString()`), inside
+ * the worker threads, so it must stay SELF-CONTAINED: no imports, no closures, no nested functions, no
+ * helpers; only its arguments and `Math`. It never throws (validation happens at the public boundary).
+ *
+ * For every query row i in [r0, r1) it finds the kmax nearest joint neighbours outside the exclusion set
+ * E(i) = {i} ∪ Θ(i), ordered by (distance, index), with an insertion buffer, and counts the marginal
+ * neighbours n_x(i), n_y(i) for every k in `ks`:
+ * - variant 1: n_x = #{j ∉ E(i) : ‖x_j − x_i‖ < ε_k(i)} (strict), ε_k = joint distance to the k-th neighbour;
+ * - variant 2: n_x = #{j ∉ E(i) : ‖x_j − x_i‖ ≤ ε_x,k(i)}, ε_x,k = max x-distance over the k neighbours.
+ *
+ * Early exit: a marginal distance that already exceeds the current kmax-th joint distance `bound` in some
+ * coordinate (or partial sum) is abandoned and stored as +∞. It exceeds every radius used later (all radii are
+ * ≤ the final bound ≤ the bound at that time), so the counts are exact.
+ *
+ * Layout: x is N×dx and y is N×dy, row-major float64. `out[(i·nk + q)·2]` receives n_x and `+1` receives n_y
+ * for ks[q]. `ks` is ascending. Scratch: xs, ys of length n; bd, bx, by of length ≥ kmax.
+ * `euclidean` is 0 (max norm within a variable) or 1 (L2 within a variable); the joint norm is always the max.
+ * Θ(i) = {j : seq_j = seq_i, |pos_j − pos_i| ≤ w}, used only when w > 0 and tags are given.
+ */
+export function ksgRowsKernel(
+  x: Float64Array,
+  dx: number,
+  y: Float64Array,
+  dy: number,
+  n: number,
+  ks: Int32Array,
+  variant: number,
+  euclidean: number,
+  seq: Int32Array | null,
+  pos: Int32Array | null,
+  w: number,
+  r0: number,
+  r1: number,
+  out: Int32Array,
+  xs: Float64Array,
+  ys: Float64Array,
+  bd: Float64Array,
+  bx: Float64Array,
+  by: Float64Array,
+): void {
+  const nk = ks.length
+  const kmax = ks[nk - 1]!
+  const useTheiler = w > 0 && seq !== null && pos !== null
+  for (let i = r0; i < r1; i++) {
+    for (let t = 0; t < kmax; t++) {
+      bd[t] = Infinity
+      bx[t] = 0
+      by[t] = 0
+    }
+    let bound = Infinity
+    const xi = i * dx
+    const yi = i * dy
+    const si = useTheiler ? seq![i]! : 0
+    const pi = useTheiler ? pos![i]! : 0
+    for (let j = 0; j < n; j++) {
+      if (j === i || (useTheiler && seq![j] === si && Math.abs(pos![j]! - pi) <= w)) {
+        xs[j] = Infinity
+        ys[j] = Infinity
+        continue
+      }
+      let a = 0
+      let b = 0
+      const xj = j * dx
+      const yj = j * dy
+      if (euclidean === 0) {
+        // Test |Δ| > bound four coordinates at a time (predictable branches, no running max); only a pair
+        // that stays within the bound in every coordinate gets its exact distance in a second pass.
+        let c = 0
+        let out = false
+        for (; c + 3 < dx; c += 4) {
+          const o = xi + c
+          const p = xj + c
+          if (
+            Math.abs(x[o]! - x[p]!) > bound ||
+            Math.abs(x[o + 1]! - x[p + 1]!) > bound ||
+            Math.abs(x[o + 2]! - x[p + 2]!) > bound ||
+            Math.abs(x[o + 3]! - x[p + 3]!) > bound
+          ) {
+            out = true
+            break
+          }
+        }
+        if (!out) {
+          for (; c < dx; c++) {
+            if (Math.abs(x[xi + c]! - x[xj + c]!) > bound) {
+              out = true
+              break
+            }
+          }
+        }
+        if (out) a = Infinity
+        else {
+          for (c = 0; c < dx; c++) {
+            const v = Math.abs(x[xi + c]! - x[xj + c]!)
+            if (v > a) a = v
+          }
+        }
+        c = 0
+        out = false
+        for (; c + 3 < dy; c += 4) {
+          const o = yi + c
+          const p = yj + c
+          if (
+            Math.abs(y[o]! - y[p]!) > bound ||
+            Math.abs(y[o + 1]! - y[p + 1]!) > bound ||
+            Math.abs(y[o + 2]! - y[p + 2]!) > bound ||
+            Math.abs(y[o + 3]! - y[p + 3]!) > bound
+          ) {
+            out = true
+            break
+          }
+        }
+        if (!out) {
+          for (; c < dy; c++) {
+            if (Math.abs(y[yi + c]! - y[yj + c]!) > bound) {
+              out = true
+              break
+            }
+          }
+        }
+        if (out) b = Infinity
+        else {
+          for (c = 0; c < dy; c++) {
+            const v = Math.abs(y[yi + c]! - y[yj + c]!)
+            if (v > b) b = v
+          }
+        }
+      } else {
+        // squared partial sums against the squared bound with a margin, so "exceeded" is certain
+        const b2 = bound * bound * (1 + 1e-9)
+        for (let c = 0; c < dx; c++) {
+          const v = x[xi + c]! - x[xj + c]!
+          a += v * v
+          if (a > b2) break
+        }
+        a = a > b2 ? Infinity : Math.sqrt(a)
+        for (let c = 0; c < dy; c++) {
+          const v = y[yi + c]! - y[yj + c]!
+          b += v * v
+          if (b > b2) break
+        }
+        b = b > b2 ? Infinity : Math.sqrt(b)
+      }
+      xs[j] = a
+      ys[j] = b
+      const d = a > b ? a : b
+      if (d < bound) {
+        // j is larger than every index in the buffer, so it goes after equal distances: (distance, index) order
+        let t = kmax - 1
+        while (t > 0 && bd[t - 1]! > d) {
+          bd[t] = bd[t - 1]!
+          bx[t] = bx[t - 1]!
+          by[t] = by[t - 1]!
+          t--
+        }
+        bd[t] = d
+        bx[t] = a
+        by[t] = b
+        bound = bd[kmax - 1]!
+      }
+    }
+    for (let q = 0; q < nk; q++) {
+      const k = ks[q]!
+      let cx = 0
+      let cy = 0
+      if (variant === 1) {
+        const e = bd[k - 1]!
+        for (let j = 0; j < n; j++) {
+          if (xs[j]! < e) cx++
+          if (ys[j]! < e) cy++
+        }
+      } else {
+        let ex = 0
+        let ey = 0
+        for (let t = 0; t < k; t++) {
+          if (bx[t]! > ex) ex = bx[t]!
+          if (by[t]! > ey) ey = by[t]!
+        }
+        for (let j = 0; j < n; j++) {
+          if (xs[j]! <= ex) cx++
+          if (ys[j]! <= ey) cy++
+        }
+      }
+      const o = (i * nk + q) * 2
+      out[o] = cx
+      out[o + 1] = cy
+    }
+  }
+}
