@@ -1,0 +1,6 @@
+export { createGaussianEstimator, gaussianMiFromCovariance } from './gaussian.js'
+export type { GaussianOptions, GaussianDetail, GaussianEstimator } from './gaussian.js'
+export { gaussianBias, gaussianMiBias } from './bias.js'
+export { gramUpper, symmetrizeFromUpper, choleskyDropping } from './kernels.js'
+export type { DroppingCholesky } from './kernels.js'
+export { normalScores } from './copula.js'
