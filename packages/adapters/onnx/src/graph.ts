@@ -1,0 +1,274 @@
+// Block discovery: where does the residual stream cross from one transformer block to the next?
+//
+// A residual Add is an `Add(a, b)` whose two inputs are both computed (not constants) and where `a`
+// is an ancestor of `b`: the block's branch `b = f(a)` is added back to its input `a` (the skip
+// input). In a pre-norm decoder the residual Adds form one chain h_0 -> +attn -> +mlp -> ... -> the
+// final norm. The chain is found structurally; the Adds are then grouped into blocks by the block
+// index in their node names (`/model/layers.3/Add_1`, `/transformer/h.3/Add`, `/blocks.3/...`), or,
+// when names carry no index, by the period of the branch structure (attention, MLP, attention, ...)
+// or by the block count from config.json.
+import { PruneError } from '@mi-prun/core'
+import { PKG, nodeReads, type GraphProto, type ModelProto } from './proto.js'
+
+/** One block's residual-stream boundary. */
+export interface BlockBoundary {
+  /** 0-based block index. */
+  readonly index: number
+  /** Tensor name of h_i, the block's input on the residual stream. */
+  readonly input: string
+  /** Tensor name of h_{i+1}, the block's output on the residual stream. */
+  readonly output: string
+  /** Node names of the residual Adds that belong to this block, in chain order. */
+  readonly residualAdds: readonly string[]
+}
+
+/** What discovery found, in a JSON-serialisable report. */
+export interface BlockStructure {
+  readonly kind: 'onnx-block-structure'
+  /** 'names': Adds grouped by the block index in node names; 'structure': by period or config block count. */
+  readonly method: 'names' | 'structure'
+  readonly numBlocks: number
+  /** Residual Adds per block. */
+  readonly addsPerBlock: number
+  /** Embedding lookup node (a Gather from an initializer), when found. */
+  readonly embedding: string | undefined
+  /** Tensor names h_0..h_T (T+1 entries). */
+  readonly hiddenStates: readonly string[]
+  readonly blocks: readonly BlockBoundary[]
+  /** Nodes that read h_T (the final norm), by name. */
+  readonly finalConsumers: readonly string[]
+  /** Remarks (e.g. why the name grouping was not used). */
+  readonly notes: readonly string[]
+}
+
+export interface DiscoverOptions {
+  /** Block count from config.json (`num_hidden_layers` / `n_layer`); checked against what is found. */
+  readonly numBlocks?: number
+  /** Where the graph came from, for messages. */
+  readonly where?: string
+}
+
+/** Producer/consumer index of one graph. */
+export interface GraphIndex {
+  readonly producer: ReadonlyMap<string, number>
+  readonly consumers: ReadonlyMap<string, readonly number[]>
+  /** Initializers and outputs of Constant nodes. */
+  readonly constants: ReadonlySet<string>
+  readonly graphInputs: ReadonlySet<string>
+  readonly initializers: ReadonlySet<string>
+}
+
+export function indexGraph(g: GraphProto): GraphIndex {
+  const producer = new Map<string, number>()
+  const consumers = new Map<string, number[]>()
+  const initializers = new Set(g.initializer.map((t) => t.name))
+  const constants = new Set(initializers)
+  g.node.forEach((n, i) => {
+    for (const o of n.output) if (o !== '') producer.set(o, i)
+    if (n.opType === 'Constant' && n.domain === '') for (const o of n.output) constants.add(o)
+    for (const r of new Set(nodeReads(n))) {
+      let list = consumers.get(r)
+      if (list === undefined) consumers.set(r, (list = []))
+      list.push(i)
+    }
+  })
+  return { producer, consumers, constants, graphInputs: new Set(g.input.map((v) => v.name)), initializers }
+}
+
+/** Block index in a node name, or undefined. Matches `layers.3`, `layer.3`, `h.3`, `blocks.3`, `block_3`, `layers_3`. */
+export function blockIndexFromName(name: string): number | undefined {
+  const m = /(?:^|[/.:])(?:model\.)?(?:layers|layer|h|blocks|block|decoder_layers)[._](\d+)(?=$|[/._:])/.exec(name)
+  return m === null ? undefined : Number(m[1])
+}
+
+function isAncestor(g: GraphProto, ix: GraphIndex, a: string, b: string): boolean {
+  // Is tensor `a` an ancestor of tensor `b` (is b computed from a)? Backward DFS from b.
+  const seen = new Set<number>()
+  const stack: string[] = [b]
+  while (stack.length > 0) {
+    const t = stack.pop()!
+    if (t === a) return true
+    const p = ix.producer.get(t)
+    if (p === undefined || seen.has(p)) continue
+    seen.add(p)
+    for (const r of nodeReads(g.node[p]!)) if (!ix.constants.has(r)) stack.push(r)
+  }
+  return false
+}
+
+interface ResidualAdd {
+  readonly node: number
+  readonly skip: string
+  readonly branch: string
+  readonly output: string
+}
+
+function residualAdds(g: GraphProto, ix: GraphIndex): ResidualAdd[] {
+  const out: ResidualAdd[] = []
+  g.node.forEach((n, i) => {
+    if (n.opType !== 'Add' || n.domain !== '' || n.input.length !== 2) return
+    const [x, y] = n.input as [string, string]
+    if (x === y || ix.constants.has(x) || ix.constants.has(y)) return
+    const o = n.output[0]
+    if (o === undefined) return
+    if (isAncestor(g, ix, x, y)) out.push({ node: i, skip: x, branch: y, output: o })
+    else if (isAncestor(g, ix, y, x)) out.push({ node: i, skip: y, branch: x, output: o })
+  })
+  return out
+}
+
+/** Op types on the branch of a residual Add (nodes between its skip input and its branch input), sorted. */
+function branchSignature(g: GraphProto, ix: GraphIndex, r: ResidualAdd): string {
+  const ops: string[] = []
+  const seen = new Set<number>()
+  const stack = [r.branch]
+  while (stack.length > 0) {
+    const t = stack.pop()!
+    if (t === r.skip) continue
+    const p = ix.producer.get(t)
+    if (p === undefined || seen.has(p)) continue
+    seen.add(p)
+    const n = g.node[p]!
+    // Only nodes that depend on the skip input belong to the branch.
+    if (!n.output.some((o) => o !== '' && isAncestor(g, ix, r.skip, o))) continue
+    ops.push(n.opType)
+    for (const x of nodeReads(n)) if (!ix.constants.has(x)) stack.push(x)
+  }
+  return ops.sort().join(',')
+}
+
+function ambiguous(where: string, what: string): PruneError {
+  return new PruneError(
+    'UNSUPPORTED_ARCHITECTURE',
+    `${PKG} ${where}: ${what}. mi-prun needs one residual chain (embedding -> Add -> ... -> final norm) of a decoder-only transformer; ` +
+      'check that this is such a model, or pass numBlocks from config.json',
+  )
+}
+
+/**
+ * Finds the residual-stream boundaries h_0..h_T of a decoder-only transformer graph.
+ *
+ * Structural part: the residual Adds (see the module comment) are linked into chains (an Add whose
+ * skip input is the previous Add's output). The longest chain is the residual stream; a fork in it,
+ * or two longest chains, is ambiguous and throws UNSUPPORTED_ARCHITECTURE. Grouping: by the block
+ * index in the Adds' node names when every Add has one and they run 0..T-1 in chain order;
+ * otherwise by `options.numBlocks`, otherwise by the smallest period of the branches' op signatures.
+ */
+export function discoverBlocks(model: ModelProto, options: DiscoverOptions = {}): BlockStructure {
+  const where = options.where ?? 'model'
+  const g = model.graph
+  if (g === undefined) throw ambiguous(where, 'the model has no graph')
+  const ix = indexGraph(g)
+  const adds = residualAdds(g, ix)
+  const bySkip = new Map<string, ResidualAdd[]>()
+  for (const r of adds) {
+    const l = bySkip.get(r.skip)
+    if (l === undefined) bySkip.set(r.skip, [r])
+    else l.push(r)
+  }
+  const outputs = new Set(adds.map((r) => r.output))
+  const chains: ResidualAdd[][] = []
+  for (const r of adds) {
+    if (outputs.has(r.skip)) continue // not a chain start
+    const chain = [r]
+    let cur = r
+    for (;;) {
+      const next = bySkip.get(cur.output)
+      if (next === undefined) break
+      if (next.length > 1) {
+        throw ambiguous(
+          where,
+          `the residual stream forks at tensor '${cur.output}' (read as a skip input by ${next.length} Adds: ` +
+            `${next.map((n) => `'${g.node[n.node]!.name}'`).join(', ')})`,
+        )
+      }
+      cur = next[0]!
+      chain.push(cur)
+    }
+    chains.push(chain)
+  }
+  if (chains.length === 0) throw ambiguous(where, 'no residual Add (Add(x, f(x))) was found')
+  const longest = Math.max(...chains.map((c) => c.length))
+  const best = chains.filter((c) => c.length === longest)
+  if (best.length > 1) {
+    throw ambiguous(
+      where,
+      `${best.length} residual chains of equal length ${longest} start at tensors ${best.map((c) => `'${c[0]!.skip}'`).join(', ')}; ` +
+        'cannot tell which one is the residual stream',
+    )
+  }
+  const chain = best[0]!
+  const notes: string[] = []
+
+  // Group the chain into blocks.
+  const nameIdx = chain.map((r) => blockIndexFromName(g.node[r.node]!.name))
+  let groups: ResidualAdd[][] | undefined
+  let method: 'names' | 'structure' = 'structure'
+  if (nameIdx.every((i) => i !== undefined)) {
+    const ids = nameIdx as number[]
+    const okOrder = ids.every((v, k) => k === 0 || v === ids[k - 1]! || v === ids[k - 1]! + 1) && ids[0] === 0
+    if (okOrder) {
+      const T = ids[ids.length - 1]! + 1
+      groups = Array.from({ length: T }, () => [] as ResidualAdd[])
+      chain.forEach((r, k) => groups![ids[k]!]!.push(r))
+      method = 'names'
+    } else {
+      notes.push(`block indices in node names (${ids.join(',')}) are not 0,1,2,... along the residual chain; grouped structurally instead`)
+    }
+  } else if (nameIdx.some((i) => i !== undefined)) {
+    notes.push('only some residual Adds carry a block index in their name; grouped structurally instead')
+  } else {
+    notes.push('node names carry no block index; grouped structurally')
+  }
+  if (groups === undefined) {
+    const n = chain.length
+    let period: number | undefined
+    if (options.numBlocks !== undefined) {
+      if (n % options.numBlocks !== 0) {
+        throw ambiguous(where, `the residual chain has ${n} Adds, which does not divide into ${options.numBlocks} blocks (config.json)`)
+      }
+      period = n / options.numBlocks
+    } else {
+      const sig = chain.map((r) => branchSignature(g, ix, r))
+      for (let p = 1; p <= n; p++) {
+        if (n % p !== 0) continue
+        if (sig.every((s, k) => s === sig[k % p])) {
+          period = p
+          break
+        }
+      }
+      if (period === undefined || (period === n && n > 1)) {
+        throw ambiguous(where, `the ${n} residual Adds show no repeating block structure and no block count was given`)
+      }
+    }
+    groups = []
+    for (let k = 0; k < n; k += period!) groups.push(chain.slice(k, k + period!))
+  }
+  const T = groups.length
+  if (groups.some((gr) => gr.length === 0)) throw ambiguous(where, 'a block index in the node names has no residual Add')
+  if (options.numBlocks !== undefined && options.numBlocks !== T) {
+    throw ambiguous(where, `found ${T} blocks but config.json says ${options.numBlocks}`)
+  }
+  const addsPerBlock = groups[0]!.length
+  if (groups.some((gr) => gr.length !== addsPerBlock)) notes.push('blocks have different numbers of residual Adds')
+  const hidden = [chain[0]!.skip, ...groups.map((gr) => gr[gr.length - 1]!.output)]
+  const blocks: BlockBoundary[] = groups.map((gr, i) => ({
+    index: i,
+    input: hidden[i]!,
+    output: hidden[i + 1]!,
+    residualAdds: gr.map((r) => g.node[r.node]!.name),
+  }))
+  // Embedding lookup: a Gather of an initializer that h_0 is computed from.
+  let embedding: string | undefined
+  for (const n of g.node) {
+    if (n.opType === 'Gather' && ix.initializers.has(n.input[0] ?? '') && n.output[0] !== undefined) {
+      if (n.output[0] === hidden[0] || isAncestor(g, ix, n.output[0], hidden[0]!)) {
+        embedding = n.name
+        break
+      }
+    }
+  }
+  if (embedding === undefined) notes.push('no embedding Gather found upstream of h_0')
+  const finalConsumers = (ix.consumers.get(hidden[T]!) ?? []).map((k) => g.node[k]!.name)
+  return { kind: 'onnx-block-structure', method, numBlocks: T, addsPerBlock, embedding, hiddenStates: hidden, blocks, finalConsumers, notes }
+}

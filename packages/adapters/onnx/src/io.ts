@@ -1,0 +1,152 @@
+// Model files on disk: reading (with external-data checks), writing (copying external weights into
+// a fresh `<file>_data`), and atomic folder writes.
+import { randomBytes } from 'node:crypto'
+import { createReadStream, createWriteStream, existsSync } from 'node:fs'
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { create } from '@bufbuild/protobuf'
+import { PruneError } from '@mi-prun/core'
+import { StringStringEntryProtoSchema } from 'onnx-buf'
+import { PKG, decodeModel, encodeModel, externalRef, isExternal, type ModelProto } from './proto.js'
+
+/** A decoded model and where it came from (external data is resolved relative to `dir`). */
+export interface LoadedModelFile {
+  readonly path: string
+  readonly dir: string
+  readonly model: ModelProto
+  /** Total bytes of external data referenced (0 when all weights are inline). */
+  readonly externalBytes: number
+}
+
+function ioError(what: string, cause: unknown): PruneError {
+  return new PruneError('IO_ERROR', `${PKG} ${what}: ${(cause as Error).message}`, { cause })
+}
+
+/**
+ * Reads and decodes an .onnx file; checks that every external-data reference stays inside the
+ * model's folder and lies within its file (so a truncated `.onnx_data` fails here, not in ORT).
+ */
+export async function readModelFile(path: string): Promise<LoadedModelFile> {
+  let bytes: Uint8Array
+  try {
+    bytes = await readFile(path)
+  } catch (cause) {
+    throw ioError(`cannot read ${path}`, cause)
+  }
+  const model = decodeModel(bytes, path)
+  const dir = dirname(path)
+  const sizes = new Map<string, number>()
+  let externalBytes = 0
+  for (const t of model.graph!.initializer) {
+    if (!isExternal(t)) continue
+    const ref = externalRef(t)
+    let size = sizes.get(ref.location)
+    if (size === undefined) {
+      try {
+        size = (await stat(join(dir, ref.location))).size
+      } catch (cause) {
+        throw new PruneError('INVALID_CHECKPOINT', `${PKG} ${path}: external data file '${ref.location}' of '${t.name}' is missing: copy it next to the model`, { cause })
+      }
+      sizes.set(ref.location, size)
+    }
+    const len = ref.length ?? size - ref.offset
+    if (ref.offset + len > size) {
+      throw new PruneError(
+        'INVALID_CHECKPOINT',
+        `${PKG} ${path}: '${t.name}' needs bytes ${ref.offset}..${ref.offset + len} of '${ref.location}', which has ${size}: the data file is truncated`,
+      )
+    }
+    externalBytes += len
+  }
+  return { path, dir, model, externalBytes }
+}
+
+const ALIGN = 4096
+
+/**
+ * Writes `model` to `destPath`. Initializers stored externally in the source are copied (streamed,
+ * never held in memory whole) into `<destPath basename>_data` next to it, 4 KiB aligned, and their
+ * `external_data` entries rewritten; inline initializers stay inline. `srcDir` is the folder the
+ * source model's external references are relative to.
+ */
+export async function writeModelFile(model: ModelProto, srcDir: string, destPath: string): Promise<{ bytes: number; externalBytes: number }> {
+  const ext = model.graph!.initializer.filter(isExternal)
+  let externalBytes = 0
+  if (ext.length > 0) {
+    const dataName = `${basename(destPath)}_data`
+    const out = createWriteStream(join(dirname(destPath), dataName))
+    let pos = 0
+    try {
+      for (const t of ext) {
+        const ref = externalRef(t)
+        const src = join(srcDir, ref.location)
+        const len = ref.length ?? (await stat(src)).size - ref.offset
+        const pad = (ALIGN - (pos % ALIGN)) % ALIGN
+        if (pad > 0) {
+          await new Promise<void>((res, rej) => out.write(new Uint8Array(pad), (e) => (e ? rej(e) : res())))
+          pos += pad
+        }
+        if (len > 0) await pipeline(createReadStream(src, { start: ref.offset, end: ref.offset + len - 1 }), out, { end: false })
+        t.externalData = [
+          create(StringStringEntryProtoSchema, { key: 'location', value: dataName }),
+          create(StringStringEntryProtoSchema, { key: 'offset', value: String(pos) }),
+          create(StringStringEntryProtoSchema, { key: 'length', value: String(len) }),
+        ]
+        pos += len
+      }
+    } finally {
+      await new Promise<void>((res) => out.end(() => res()))
+    }
+    externalBytes = pos
+  }
+  let bytes: Uint8Array
+  try {
+    bytes = encodeModel(model)
+  } catch (cause) {
+    throw new PruneError('IO_ERROR', `${PKG} cannot encode ${destPath} (${(cause as Error).message}): a graph over 2 GiB must keep its weights as external data`, { cause })
+  }
+  await writeFile(destPath, bytes)
+  return { bytes: bytes.length, externalBytes }
+}
+
+/**
+ * Builds a folder atomically: `fill` writes into a fresh sibling temp folder, which is renamed to
+ * `outDir` only if `fill` succeeds. `outDir` must not exist (as in the TF.js adapter's export). On
+ * failure the temp folder is removed and nothing is left behind.
+ */
+export async function writeFolderAtomic(outDir: string, fill: (tmp: string) => Promise<void>): Promise<void> {
+  if (existsSync(outDir)) throw new PruneError('IO_ERROR', `${PKG} ${outDir} already exists: choose a new folder or delete it first`)
+  const parent = dirname(outDir)
+  const tmp = join(parent, `.${basename(outDir)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
+  try {
+    await mkdir(parent, { recursive: true })
+    await mkdir(tmp)
+  } catch (cause) {
+    throw ioError(`cannot create a temp folder in ${parent}`, cause)
+  }
+  try {
+    await fill(tmp)
+    await rename(tmp, outDir)
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true })
+    if (e instanceof PruneError) throw e
+    throw ioError(`exporting to ${outDir} failed; nothing was written`, e)
+  }
+}
+
+/** The .onnx files of a model folder: `dir/onnx/*.onnx`, else `dir/*.onnx`; sorted by name. */
+export async function listOnnxFiles(dir: string): Promise<{ sub: string; files: string[] }> {
+  for (const sub of ['onnx', '.']) {
+    const d = join(dir, sub)
+    if (!existsSync(d)) continue
+    let names: string[]
+    try {
+      names = (await readdir(d)).filter((f) => f.endsWith('.onnx')).sort()
+    } catch (cause) {
+      throw ioError(`cannot list ${d}`, cause)
+    }
+    if (names.length > 0) return { sub, files: names }
+  }
+  throw new PruneError('INVALID_CHECKPOINT', `${PKG} no .onnx file in ${dir} or ${join(dir, 'onnx')}: point at a transformers.js-style model folder`)
+}

@@ -1,0 +1,168 @@
+// Graph surgery: bypass blocks, drop what became dead, renumber KV-cache I/O, expose hidden states.
+import { create } from '@bufbuild/protobuf'
+import { PruneError } from '@mi-prun/core'
+import { ValueInfoProtoSchema } from 'onnx-buf'
+import type { BlockStructure } from './graph.js'
+import { PKG, cloneModel, nodeReads, renameReads, type ModelProto } from './proto.js'
+
+/** KV-cache tensor names: `past_key_values.3.key`, `present.3.value`, `past.3`, `present_key_values.3.key`. */
+const KV_RE = /^(past_key_values|past_key_value|present_key_values|present|past)\.(\d+)((?:\..*)?)$/
+
+/** Layer index of a KV-cache input or output name, or undefined. */
+export function kvLayer(name: string): number | undefined {
+  const m = KV_RE.exec(name)
+  return m === null ? undefined : Number(m[2])
+}
+
+export interface PruneGraphResult {
+  readonly model: ModelProto
+  /** For each original h_i (i = 0..T), the tensor that now carries it (h of the last kept block before it). */
+  readonly hiddenStates: readonly string[]
+  /** Nodes, initializers and value_infos removed. */
+  readonly removedNodes: number
+  readonly removedInitializers: number
+  readonly removedValueInfos: number
+}
+
+function normaliseRemoved(removed: Iterable<number>, T: number, where: string): number[] {
+  const list = [...new Set(removed)].sort((a, b) => a - b)
+  for (const i of list) {
+    if (!Number.isInteger(i) || i < 0 || i >= T) {
+      throw new PruneError('INVALID_INPUT', `${PKG} ${where}: block ${i} does not exist (the model has blocks 0..${T - 1})`)
+    }
+  }
+  if (list.length >= T) throw new PruneError('INFEASIBLE_BUDGET', `${PKG} ${where}: cannot remove all ${T} blocks; keep at least one`)
+  return list
+}
+
+/**
+ * Returns a copy of `model` with the blocks in `removed` bypassed and deleted: every reader of a
+ * removed block's output h_{i+1} reads its input h_i instead; nodes that no longer feed a graph output
+ * are dropped, then unused initializers and value_infos; the KV-cache inputs and outputs of removed
+ * layers are removed and the others renumbered contiguously (`past_key_values.5.key` becomes
+ * `past_key_values.3.key` when two earlier layers were removed); with `renumberNames`, node names of
+ * kept blocks are renumbered the same way (`/model/layers.5/...` -> `/model/layers.3/...`).
+ */
+export function pruneGraph(
+  model: ModelProto,
+  structure: BlockStructure,
+  removed: Iterable<number>,
+  options: { readonly renumber?: boolean; readonly where?: string } = {},
+): PruneGraphResult {
+  const where = options.where ?? 'model'
+  const renumber = options.renumber ?? true
+  const T = structure.numBlocks
+  const gone = normaliseRemoved(removed, T, where)
+  const goneSet = new Set(gone)
+  const m = cloneModel(model)
+  const g = m.graph!
+  // 1. Bypass: h_{i+1} -> resolved h_i.
+  const alias = new Map<string, string>()
+  const hidden = [...structure.hiddenStates]
+  for (let i = 0; i < T; i++) {
+    if (goneSet.has(i)) hidden[i + 1] = hidden[i]!
+  }
+  for (const i of gone) alias.set(structure.hiddenStates[i + 1]!, hidden[i + 1]!)
+  const graphOutputs = new Set(g.output.map((o) => o.name))
+  for (const i of gone) {
+    const h = structure.hiddenStates[i + 1]!
+    if (graphOutputs.has(h)) {
+      throw new PruneError(
+        'UNSUPPORTED_ARCHITECTURE',
+        `${PKG} ${where}: block ${i}'s output '${h}' is itself a graph output; remove that output from the export before pruning`,
+      )
+    }
+  }
+  renameReads(g.node, alias)
+  // 2. KV-cache I/O of removed layers.
+  const keptLayers = Array.from({ length: T }, (_, i) => i).filter((i) => !goneSet.has(i))
+  const newIndex = new Map(keptLayers.map((old, nu) => [old, nu]))
+  g.output = g.output.filter((o) => {
+    const l = kvLayer(o.name)
+    return l === undefined || !goneSet.has(l)
+  })
+  // 3. Dead-code elimination from the graph outputs.
+  const nodesBefore = g.node.length
+  const live = new Set(g.output.map((o) => o.name))
+  const producer = new Map<string, number>()
+  g.node.forEach((n, k) => n.output.forEach((o) => o !== '' && producer.set(o, k)))
+  const keepNode = new Uint8Array(g.node.length)
+  const stack = [...live]
+  while (stack.length > 0) {
+    const t = stack.pop()!
+    const p = producer.get(t)
+    if (p === undefined || keepNode[p]) continue
+    keepNode[p] = 1
+    for (const r of nodeReads(g.node[p]!)) if (!live.has(r)) (live.add(r), stack.push(r))
+  }
+  g.node = g.node.filter((_, k) => keepNode[k] === 1)
+  const removedNodes = nodesBefore - g.node.length
+  const read = new Set<string>(g.output.map((o) => o.name))
+  for (const n of g.node) for (const r of nodeReads(n)) read.add(r)
+  const initBefore = g.initializer.length
+  g.initializer = g.initializer.filter((t) => read.has(t.name))
+  g.sparseInitializer = g.sparseInitializer.filter((t) => read.has(t.values?.name ?? ''))
+  const produced = new Set<string>()
+  for (const n of g.node) for (const o of n.output) produced.add(o)
+  const viBefore = g.valueInfo.length
+  g.valueInfo = g.valueInfo.filter((v) => produced.has(v.name))
+  g.input = g.input.filter((v) => {
+    const l = kvLayer(v.name)
+    if (l !== undefined && goneSet.has(l)) {
+      if (read.has(v.name)) {
+        throw new PruneError('UNSUPPORTED_ARCHITECTURE', `${PKG} ${where}: KV-cache input '${v.name}' of removed layer ${l} is still read after surgery`)
+      }
+      return false
+    }
+    return true
+  })
+  // 4. Renumber KV names (and node names) of kept layers.
+  if (renumber && gone.length > 0) {
+    const rename = new Map<string, string>()
+    for (const v of [...g.input, ...g.output]) {
+      const mm = KV_RE.exec(v.name)
+      if (mm === null) continue
+      const nu = newIndex.get(Number(mm[2]))
+      if (nu !== undefined) rename.set(v.name, `${mm[1]}.${nu}${mm[3]}`)
+    }
+    for (const v of [...g.input, ...g.output, ...g.valueInfo]) v.name = rename.get(v.name) ?? v.name
+    renameReads(g.node, rename)
+    for (const n of g.node) {
+      for (let k = 0; k < n.output.length; k++) n.output[k] = rename.get(n.output[k]!) ?? n.output[k]!
+      n.name = n.name.replace(
+        /((?:^|[/.:])(?:model\.)?(?:layers|layer|h|blocks|block|decoder_layers)[._])(\d+)(?=$|[/._:])/,
+        (all, pre: string, d: string) => {
+          const nu = newIndex.get(Number(d))
+          return nu === undefined ? all : `${pre}${nu}`
+        },
+      )
+    }
+  }
+  return {
+    model: m,
+    hiddenStates: hidden,
+    removedNodes,
+    removedInitializers: initBefore - g.initializer.length,
+    removedValueInfos: viBefore - g.valueInfo.length,
+  }
+}
+
+/**
+ * Returns a copy of `model` whose graph also outputs the given hidden-state tensors (deduplicated,
+ * under their own names, so no node is added and no value changes). Returns the output names in
+ * order h_0..h_T.
+ */
+export function withHiddenOutputs(model: ModelProto, hiddenStates: readonly string[]): { model: ModelProto; outputs: readonly string[] } {
+  const m = cloneModel(model)
+  const g = m.graph!
+  const have = new Set(g.output.map((o) => o.name))
+  const vi = new Map(g.valueInfo.map((v) => [v.name, v]))
+  for (const h of new Set(hiddenStates)) {
+    if (have.has(h)) continue
+    const info = vi.get(h)
+    // ORT infers the type of an output without one; the known value_info type is used when present.
+    g.output.push(info?.type !== undefined ? create(ValueInfoProtoSchema, { name: h, type: info.type }) : create(ValueInfoProtoSchema, { name: h }))
+    have.add(h)
+  }
+  return { model: m, outputs: hiddenStates }
+}
