@@ -2,3 +2,5 @@ export { TOL_F32_REL, TOL_F64_ABS, TOL_GOLDEN_ABS, TOL_ANALYTIC_ABS } from './to
 export { correlatedGaussian, independentGaussian, mapMatrix, permuteRows, meanSd } from './data.js'
 export { describeEstimator } from './describe-estimator.js'
 export type { EstimatorConformanceOptions } from './describe-estimator.js'
+export { describeSelector, type SelectorConformanceOptions } from './describe-selector.js'
+export { describeAdapter, relDiff, type AdapterConformanceOptions } from './describe-adapter.js'

@@ -1,0 +1,7 @@
+export { createTopNSelector, createBestWindowSelector, createRandomSelector } from './score-based.js'
+export type { RandomSelectorOptions } from './score-based.js'
+export { createSlebSelector, createPerplexityRankSelector } from './loss-based.js'
+export type { SlebOptions } from './loss-based.js'
+export { createExactMiSelector, createExactPerplexitySelector } from './exact.js'
+export type { ExactSearchOptions } from './exact.js'
+export { binomial, forEachSubset } from './common.js'

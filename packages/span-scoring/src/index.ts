@@ -1,0 +1,27 @@
+export { createSpanScorer, checkSpan } from './memo.js'
+export type { SpanScorerOptions, MemoisedSpanScorer } from './memo.js'
+export {
+  resolveProtected,
+  resolveBudget,
+  requireScorer,
+  removability,
+  maximalRuns,
+  setObjective,
+} from './selection.js'
+export type { ProtectOptions, CommonSelectorOptions } from './selection.js'
+export { SpanStatsAccumulator, spanStatIndex } from './stats.js'
+export type { SpanStatistics } from './stats.js'
+export { collectActivations, createActivationStore, createRandomProjection } from './store.js'
+export type { ActivationStore, ActivationOptions, StateReducer, InMemoryStates } from './store.js'
+export { loadActivationDump } from './dump.js'
+export {
+  createMiSpanScorer,
+  createBlockInfluenceScorer,
+  createAngularDistanceScorer,
+  createWindowCosineScorer,
+} from './scorers.js'
+export type { MiSpanScorerOptions, NanPolicy, BlockInfluenceOptions, AngularDistanceOptions } from './scorers.js'
+export { createEnsembleScorer, averageRanks } from './ensemble.js'
+export type { EnsembleOptions, EnsembleMethod } from './ensemble.js'
+export { scoreTable } from './table.js'
+export type { ScoreTable } from './table.js'
