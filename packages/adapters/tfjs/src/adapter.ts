@@ -1,0 +1,249 @@
+import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core'
+import {
+  type ExportResult,
+  type ForwardOptions,
+  type ForwardResult,
+  type Matrix,
+  type ModelAdapter,
+  type ModelInfo,
+  type NllResult,
+  type TokenBatch,
+  PruneError,
+} from '@mi-prun/core'
+import type { Checkpoint } from '@mi-prun/safetensors'
+import { type ArchConfig, blockTensorShapes } from './arch.js'
+import { type BackendRequest, type Importer, type TfModule, selectBackend } from './backend.js'
+import { exportPrunedFolder } from './export.js'
+import {
+  type BlockWeights,
+  type GlobalWeights,
+  blockForward,
+  blockNames,
+  createContext,
+  disposeContext,
+  embed,
+  logitsOf,
+} from './forward.js'
+import { openModel } from './inspect.js'
+
+const P = '[@mi-prun/adapter-tfjs]'
+
+export interface LoadHfModelOptions {
+  /** Backend request (default 'auto': tfjs-node-gpu, tfjs-node, wasm, cpu). Ignored when `tf` is given. */
+  readonly backend?: BackendRequest
+  /** An already initialised tfjs module to use as is (its current backend is reported). */
+  readonly tf?: TfModule
+  /** Module loader for the backend chain (tests inject one). */
+  readonly importer?: Importer
+  /**
+   * Layer streaming: keep only the embeddings and head resident, and load each block's weights from
+   * disk right before it runs, releasing them right after. Peak memory ≈ one block + embeddings +
+   * activations. Default false (all weights resident).
+   */
+  readonly stream?: boolean
+}
+
+/** The adapter returned by `loadHfModel`, with the architecture it dispatched to. */
+export interface TfjsModelAdapter extends ModelAdapter {
+  readonly arch: ArchConfig
+  /** Backends tried before the one in use, with why each failed. */
+  readonly backendAttempts: readonly { readonly candidate: string; readonly error: string }[]
+}
+
+function toSet(skip: ForwardOptions['skip']): Set<number> {
+  if (skip === undefined) return new Set()
+  return new Set(skip as Iterable<number>)
+}
+
+/**
+ * Loads a Hugging Face model folder (config.json + safetensors) as a ModelAdapter on TensorFlow.js.
+ * The architecture is dispatched on config.json (`model_type`, `architectures`): Llama (GQA,
+ * `rope_theta`, tied or untied head), Mistral (sliding window), Qwen2 (qkv bias), GPT-2 (Conv1D
+ * layout, learned positions).
+ *
+ * Hidden states follow mi-prun's contract: h_0 is the embedding output (token + position
+ * embeddings for GPT-2) and h_T is the last block's output BEFORE the final norm, whereas Hugging
+ * Face's last `hidden_states` entry is after the final norm. Skipped blocks pass the residual stream
+ * through unchanged. `nll` sums the next-token NLL (nats) over positions 1..S−1 of every sequence.
+ * @example
+ * const model = await loadHfModel('models/llama-kjv', { backend: 'wasm' })
+ * const { hiddenStates } = await model.forward({ ids, batch: 2, seqLen: 64 }, { hiddenStates: true, logits: false })
+ */
+export async function loadHfModel(dir: string, options: LoadHfModelOptions = {}): Promise<TfjsModelAdapter> {
+  const { stream = false } = options
+  const { ckpt, arch, summary } = openModel(dir)
+  let tf: TfModule
+  let backend: string
+  let attempts: readonly { candidate: string; error: string }[] = []
+  if (options.tf !== undefined) {
+    tf = options.tf
+    await tf.ready()
+    backend = tf.getBackend()
+  } else {
+    const sel = await selectBackend({ ...(options.backend === undefined ? {} : { backend: options.backend }), ...(options.importer === undefined ? {} : { importer: options.importer }) })
+    tf = sel.tf
+    backend = sel.backend
+    attempts = sel.attempts
+  }
+  const load1 = (name: string, shape: number[]): Tensor => tf.tensor(ckpt.readF32(name), shape, 'float32')
+  const p = arch.prefix
+  const g: GlobalWeights =
+    arch.family === 'gpt2'
+      ? {
+          embed: load1(`${p}wte.weight`, [arch.vocabSize, arch.hiddenSize]) as Tensor2D,
+          pos: load1(`${p}wpe.weight`, [arch.maxPositions, arch.hiddenSize]) as Tensor2D,
+          normW: load1(`${p}ln_f.weight`, [arch.hiddenSize]) as Tensor1D,
+          normB: load1(`${p}ln_f.bias`, [arch.hiddenSize]) as Tensor1D,
+          head: undefined as unknown as Tensor2D,
+        }
+      : {
+          embed: load1(`${p}embed_tokens.weight`, [arch.vocabSize, arch.hiddenSize]) as Tensor2D,
+          normW: load1(`${p}norm.weight`, [arch.hiddenSize]) as Tensor1D,
+          head: undefined as unknown as Tensor2D,
+        }
+  const globals: GlobalWeights = { ...g, head: arch.tied ? g.embed : (load1('lm_head.weight', [arch.vocabSize, arch.hiddenSize]) as Tensor2D) }
+  const names = Array.from({ length: arch.numBlocks }, (_, i) => blockNames(arch, i))
+  const loadBlock = (i: number): BlockWeights => {
+    const w: Record<string, Tensor> = {}
+    for (const [name, shape] of blockTensorShapes(arch, i)) w[name] = load1(name, shape)
+    return w
+  }
+  const resident: (BlockWeights | undefined)[] = stream ? [] : names.map((_, i) => loadBlock(i))
+  let disposed = false
+  const info: ModelInfo = {
+    architecture: arch.architecture,
+    modelType: arch.modelType,
+    format: 'hf-safetensors',
+    numBlocks: arch.numBlocks,
+    hiddenSize: arch.hiddenSize,
+    vocabSize: arch.vocabSize,
+    maxPositions: arch.maxPositions,
+    parameters: summary.parameters,
+    dtype: summary.dtype,
+    backend,
+  }
+
+  const checkBatch = (b: TokenBatch): void => {
+    if (disposed) throw new PruneError('INVALID_INPUT', `${P} this model was disposed; load it again`)
+    if (!Number.isInteger(b.batch) || b.batch < 1 || !Number.isInteger(b.seqLen) || b.seqLen < 1 || b.ids.length !== b.batch * b.seqLen) {
+      throw new PruneError('INVALID_INPUT', `${P} token batch ${b.batch}x${b.seqLen} needs ${b.batch * b.seqLen} ids, got ${b.ids.length}`)
+    }
+    if (b.seqLen > arch.maxPositions) {
+      throw new PruneError('INVALID_INPUT', `${P} seqLen ${b.seqLen} exceeds the model's ${arch.maxPositions} positions: use shorter sequences`)
+    }
+    for (let i = 0; i < b.ids.length; i++) {
+      const t = b.ids[i]!
+      if (!(t >= 0 && t < arch.vocabSize)) throw new PruneError('INVALID_INPUT', `${P} token id ${t} at flat index ${i} is outside the vocabulary [0, ${arch.vocabSize})`)
+    }
+  }
+
+  const ensureBackend = async (): Promise<void> => {
+    if (tf.getBackend() !== backend) await tf.setBackend(backend)
+  }
+
+  /** Runs the blocks; returns the final residual h_T (caller disposes). */
+  const run = async (b: TokenBatch, o: ForwardOptions): Promise<{ h: Tensor2D; states?: Matrix[] }> => {
+    checkBatch(b)
+    await ensureBackend()
+    const skip = toSet(o.skip)
+    for (const s of skip) {
+      if (!Number.isInteger(s) || s < 0 || s >= arch.numBlocks) throw new PruneError('INVALID_INPUT', `${P} skip block ${s} is out of range 0..${arch.numBlocks - 1}`)
+    }
+    const rows = o.captureRows
+    if (rows !== undefined) {
+      for (const r of rows) if (!(r >= 0 && r < b.ids.length)) throw new PruneError('INVALID_INPUT', `${P} captureRows entry ${r} is outside 0..${b.ids.length - 1}`)
+    }
+    const rowsT = rows === undefined ? undefined : tf.tensor1d(rows, 'int32')
+    const states: Matrix[] | undefined = o.hiddenStates === true ? [] : undefined
+    const d = arch.hiddenSize
+    const observe = async (i: number, h: Tensor2D): Promise<void> => {
+      if (o.onHiddenState !== undefined) {
+        const all = (await h.data()) as Float32Array
+        o.onHiddenState(i, { rows: b.ids.length, cols: d, data: all })
+      }
+      if (states !== undefined) {
+        if (rowsT === undefined) states.push({ rows: b.ids.length, cols: d, data: (await h.data()) as Float32Array })
+        else {
+          const sel = tf.gather(h, rowsT)
+          states.push({ rows: rowsT.shape[0], cols: d, data: (await sel.data()) as Float32Array })
+          sel.dispose()
+        }
+      }
+    }
+    const ctx = createContext(tf, arch, b.batch, b.seqLen)
+    let h = embed(tf, globals, b.ids, b.batch, b.seqLen)
+    try {
+      await observe(0, h)
+      for (let i = 0; i < arch.numBlocks; i++) {
+        if (!skip.has(i)) {
+          const w = resident[i] ?? loadBlock(i)
+          try {
+            const next = blockForward(tf, arch, w, h, ctx, i, names[i]!)
+            h.dispose()
+            h = next
+          } finally {
+            if (resident[i] === undefined) for (const t of Object.values(w)) t.dispose()
+          }
+        }
+        await observe(i + 1, h)
+        o.onProgress?.(i + 1, arch.numBlocks)
+      }
+    } catch (e) {
+      h.dispose()
+      throw e
+    } finally {
+      disposeContext(ctx)
+      rowsT?.dispose()
+    }
+    return states === undefined ? { h } : { h, states }
+  }
+
+  const adapter: TfjsModelAdapter = {
+    info,
+    arch,
+    backendAttempts: attempts,
+    async forward(b, o = {}) {
+      const { h, states } = await run(b, o)
+      try {
+        const result: { hiddenStates?: Matrix[]; logits?: Matrix } = {}
+        if (states !== undefined) result.hiddenStates = states
+        if (o.logits !== false) {
+          const l = logitsOf(tf, arch, globals, h)
+          result.logits = { rows: b.ids.length, cols: arch.vocabSize, data: (await l.data()) as Float32Array }
+          l.dispose()
+        }
+        return result as ForwardResult
+      } finally {
+        h.dispose()
+      }
+    },
+    async nll(b, o = {}): Promise<NllResult> {
+      const { h } = await run(b, o.skip === undefined ? {} : { skip: o.skip })
+      const S = b.seqLen
+      const V = arch.vocabSize
+      // flat index into logp [N, V] of the next token at every predicting position
+      const idx: number[] = []
+      for (let s = 0; s < b.batch; s++) for (let t = 0; t + 1 < S; t++) idx.push((s * S + t) * V + b.ids[s * S + t + 1]!)
+      const picked = tf.tidy(() => {
+        const lp = tf.logSoftmax(logitsOf(tf, arch, globals, h))
+        return tf.gather(tf.reshape(lp, [-1]), tf.tensor1d(idx, 'int32'))
+      })
+      h.dispose()
+      const v = (await picked.data()) as Float32Array
+      picked.dispose()
+      let sum = 0
+      for (let i = 0; i < v.length; i++) sum -= v[i]!
+      return { sumNll: sum, tokens: idx.length }
+    },
+    async exportPruned(removed, outDir, provenance): Promise<ExportResult> {
+      return exportPrunedFolder(ckpt as Checkpoint, arch, removed, outDir, provenance)
+    },
+    dispose() {
+      if (disposed) return
+      disposed = true
+      for (const w of resident) if (w !== undefined) for (const t of Object.values(w)) t.dispose()
+      for (const t of new Set([globals.embed, globals.pos, globals.normW, globals.normB, globals.head])) t?.dispose()
+    },
+  }
+  return adapter
+}

@@ -1,0 +1,98 @@
+import type * as tfc from '@tensorflow/tfjs-core'
+import { PruneError } from '@mi-prun/core'
+
+const P = '[@mi-prun/adapter-tfjs]'
+
+/** The tfjs API the adapter uses (tfjs-core, or tfjs-node, which re-exports it). */
+export type TfModule = typeof tfc
+
+/** Backend request: 'auto' tries tfjs-node-gpu, tfjs-node, wasm, then cpu. */
+export type BackendRequest = 'auto' | 'tensorflow' | 'wasm' | 'cpu'
+
+/** Loads a module by specifier; injected so the fallback chain can be tested. Default: dynamic `import()`. */
+export type Importer = (specifier: string) => Promise<unknown>
+
+export interface BackendChoice {
+  readonly tf: TfModule
+  /** Name of the active backend as tfjs reports it ('tensorflow', 'wasm', 'cpu'). */
+  readonly backend: string
+  /** Every candidate tried before the chosen one, with why it failed. */
+  readonly attempts: readonly { readonly candidate: string; readonly error: string }[]
+}
+
+export interface SelectBackendOptions {
+  readonly backend?: BackendRequest
+  readonly importer?: Importer
+}
+
+const defaultImporter: Importer = (s) => import(s)
+
+type Candidate = { readonly name: string; readonly load: (imp: Importer) => Promise<{ tf: TfModule; backend: string }> }
+
+function nodeCandidate(pkg: string): Candidate {
+  return {
+    name: pkg,
+    load: async (imp) => {
+      const mod = (await imp(pkg)) as TfModule & { default?: TfModule }
+      const tf = typeof mod.ready === 'function' ? mod : mod.default
+      if (tf === undefined || typeof tf.ready !== 'function') throw new Error(`${pkg} did not export the tfjs API`)
+      await tf.ready()
+      return { tf, backend: tf.getBackend() }
+    },
+  }
+}
+
+function coreCandidate(name: 'wasm' | 'cpu'): Candidate {
+  const pkg = name === 'wasm' ? '@tensorflow/tfjs-backend-wasm' : '@tensorflow/tfjs-backend-cpu'
+  return {
+    name,
+    load: async (imp) => {
+      const mod = (await imp('@tensorflow/tfjs-core')) as TfModule & { default?: TfModule }
+      const tf = typeof mod.setBackend === 'function' ? mod : mod.default
+      if (tf === undefined || typeof tf.setBackend !== 'function') throw new Error('@tensorflow/tfjs-core did not export the tfjs API')
+      await imp(pkg)
+      const ok = await tf.setBackend(name)
+      if (!ok) throw new Error(`tf.setBackend('${name}') failed`)
+      await tf.ready()
+      return { tf, backend: tf.getBackend() }
+    },
+  }
+}
+
+const chains: Readonly<Record<BackendRequest, readonly Candidate[]>> = Object.freeze({
+  auto: [nodeCandidate('@tensorflow/tfjs-node-gpu'), nodeCandidate('@tensorflow/tfjs-node'), coreCandidate('wasm'), coreCandidate('cpu')],
+  tensorflow: [nodeCandidate('@tensorflow/tfjs-node-gpu'), nodeCandidate('@tensorflow/tfjs-node')],
+  wasm: [coreCandidate('wasm')],
+  cpu: [coreCandidate('cpu')],
+})
+
+/**
+ * Picks the tfjs backend: `@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node` when importable
+ * (optional peers, imported dynamically), otherwise the wasm backend, `cpu` as the last resort.
+ * `backend` restricts the chain to one kind. When nothing in the chain loads, throws PruneError
+ * `RUNTIME_UNAVAILABLE` listing every attempt.
+ * @example
+ * const { tf, backend } = await selectBackend({ backend: 'auto' }) // backend === 'wasm' on machines without tfjs-node
+ */
+export async function selectBackend(options: SelectBackendOptions = {}): Promise<BackendChoice> {
+  const { backend = 'auto', importer = defaultImporter } = options
+  const chain = chains[backend]
+  if (chain === undefined) throw new RangeError(`${P} backend must be one of ${Object.keys(chains).join(', ')}, got ${String(backend)}`)
+  const attempts: { candidate: string; error: string }[] = []
+  for (const c of chain) {
+    try {
+      const r = await c.load(importer)
+      return { ...r, attempts }
+    } catch (e) {
+      attempts.push({ candidate: c.name, error: e instanceof Error ? e.message.split('\n')[0]! : String(e) })
+    }
+  }
+  const hint =
+    backend === 'tensorflow'
+      ? 'install @tensorflow/tfjs-node (needs libtensorflow) or use backend "wasm"'
+      : 'install @tensorflow/tfjs-core with @tensorflow/tfjs-backend-wasm or @tensorflow/tfjs-backend-cpu'
+  throw new PruneError(
+    'RUNTIME_UNAVAILABLE',
+    `${P} no tfjs backend for "${backend}" could be loaded (${attempts.map((a) => `${a.candidate}: ${a.error}`).join('; ')}): ${hint}`,
+  )
+}

@@ -1,0 +1,231 @@
+import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core'
+import type { ArchConfig } from './arch.js'
+import type { TfModule } from './backend.js'
+
+/**
+ * Weights of one block as tensors, in the checkpoint's own layout: Llama-family projections are
+ * [out, in] (nn.Linear), GPT-2 projections are [in, out] (Conv1D).
+ */
+export type BlockWeights = Readonly<Record<string, Tensor>>
+
+/** Per-batch constants shared by every block: RoPE tables and attention masks. */
+export interface ForwardContext {
+  readonly batch: number
+  readonly seqLen: number
+  /** [S, headDim] cos and sin tables (Llama family only). */
+  readonly cos?: Tensor2D
+  readonly sin?: Tensor2D
+  /** Additive [S, S] masks keyed by window size (0 = plain causal). */
+  readonly masks: ReadonlyMap<number, Tensor2D>
+}
+
+const NEG = -1e9
+
+/** Builds the RoPE tables and masks for a batch shape; the caller disposes them with `disposeContext`. */
+export function createContext(tf: TfModule, a: ArchConfig, batch: number, seqLen: number): ForwardContext {
+  const masks = new Map<number, Tensor2D>()
+  for (const w of new Set(a.window)) {
+    const m = new Float32Array(seqLen * seqLen)
+    for (let i = 0; i < seqLen; i++) {
+      for (let j = 0; j < seqLen; j++) m[i * seqLen + j] = j > i || (w > 0 && i - j >= w) ? NEG : 0
+    }
+    masks.set(w, tf.tensor2d(m, [seqLen, seqLen]))
+  }
+  if (a.family === 'gpt2') return { batch, seqLen, masks }
+  // inv_freq[k] = theta^(-2k/hd); emb = [freqs, freqs] (HF rotate_half convention), computed in float64
+  const hd = a.headDim
+  const half = hd / 2
+  const cos = new Float32Array(seqLen * hd)
+  const sin = new Float32Array(seqLen * hd)
+  for (let p = 0; p < seqLen; p++) {
+    for (let k = 0; k < half; k++) {
+      const ang = p * Math.pow(a.ropeTheta, (-2 * k) / hd)
+      cos[p * hd + k] = cos[p * hd + k + half] = Math.cos(ang)
+      sin[p * hd + k] = sin[p * hd + k + half] = Math.sin(ang)
+    }
+  }
+  return { batch, seqLen, masks, cos: tf.tensor2d(cos, [seqLen, hd]), sin: tf.tensor2d(sin, [seqLen, hd]) }
+}
+
+export function disposeContext(ctx: ForwardContext): void {
+  ctx.cos?.dispose()
+  ctx.sin?.dispose()
+  for (const m of ctx.masks.values()) m.dispose()
+}
+
+function rmsNorm(tf: TfModule, x: Tensor2D, w: Tensor, eps: number): Tensor2D {
+  const ms = tf.mean(tf.square(x), -1, true)
+  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), w) as Tensor2D
+}
+
+function layerNorm(tf: TfModule, x: Tensor2D, w: Tensor, b: Tensor, eps: number): Tensor2D {
+  const { mean, variance } = tf.moments(x, -1, true)
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), w), b) as Tensor2D
+}
+
+function act(tf: TfModule, a: ArchConfig['activation'], x: Tensor): Tensor {
+  switch (a) {
+    case 'silu':
+      return tf.mul(x, tf.sigmoid(x))
+    case 'relu':
+      return tf.relu(x)
+    case 'gelu':
+      return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1))
+    case 'gelu_tanh': {
+      const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI))
+      return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1))
+    }
+  }
+}
+
+/** x [N, in] times a Linear weight [out, in] (+ bias). */
+function linear(tf: TfModule, x: Tensor2D, w: Tensor, b?: Tensor): Tensor2D {
+  const y = tf.matMul(x, w as Tensor2D, false, true)
+  return (b === undefined ? y : tf.add(y, b)) as Tensor2D
+}
+
+/** x [N, in] times a Conv1D weight [in, out] + bias. */
+function conv1d(tf: TfModule, x: Tensor2D, w: Tensor, b: Tensor): Tensor2D {
+  return tf.add(tf.matMul(x, w as Tensor2D), b) as Tensor2D
+}
+
+/** [N, heads*hd] → [B, heads, S, hd] */
+function splitHeads(tf: TfModule, x: Tensor, B: number, S: number, heads: number, hd: number): Tensor {
+  return tf.transpose(tf.reshape(x, [B, S, heads, hd]), [0, 2, 1, 3])
+}
+
+function rope(tf: TfModule, x: Tensor, cos: Tensor2D, sin: Tensor2D, hd: number): Tensor {
+  const half = hd / 2
+  const [x1, x2] = tf.split(x, [half, half], -1) as [Tensor, Tensor]
+  const rot = tf.concat([tf.neg(x2), x1], -1)
+  return tf.add(tf.mul(x, cos), tf.mul(rot, sin))
+}
+
+/** softmax(q kᵀ / √hd + mask) v over [B, H, S, hd] → [N, H*hd]. */
+function attend(tf: TfModule, q: Tensor, k: Tensor, v: Tensor, mask: Tensor2D, B: number, S: number, H: number, hd: number): Tensor2D {
+  const scores = tf.add(tf.mul(tf.matMul(q as Tensor2D, k as Tensor2D, false, true), 1 / Math.sqrt(hd)), mask)
+  const ctx = tf.matMul(tf.softmax(scores) as Tensor2D, v as Tensor2D)
+  return tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * S, H * hd])
+}
+
+/** Repeats each of the KV heads G times along the head axis: [B, KV, S, hd] → [B, KV*G, S, hd] (head h reads KV head ⌊h/G⌋). */
+function repeatKv(tf: TfModule, x: Tensor, B: number, KV: number, G: number, S: number, hd: number): Tensor {
+  if (G === 1) return x
+  return tf.reshape(tf.tile(tf.expandDims(x, 2), [1, 1, G, 1, 1]), [B, KV * G, S, hd])
+}
+
+/**
+ * One pre-norm decoder block on the residual stream h [B*S, d] → h' [B*S, d], under tf.tidy.
+ * Llama family: h += o(attn(RoPE(q), RoPE(k), v)) over RMSNorm(h); h += down(silu(gate) ⊙ up) over
+ * RMSNorm(h), with grouped-query attention when num_key_value_heads < num_attention_heads [1].
+ * GPT-2: LayerNorm, fused c_attn (Conv1D), gelu_new MLP [2]. Pure math: never picks a backend.
+ * [1] H. Touvron et al., "Llama 2: Open Foundation and Fine-Tuned Chat Models", arXiv:2307.09288 (2023).
+ * [2] A. Radford et al., "Language Models are Unsupervised Multitask Learners", OpenAI (2019).
+ */
+export function blockForward(tf: TfModule, a: ArchConfig, w: BlockWeights, h: Tensor2D, ctx: ForwardContext, blockIndex: number, names: BlockNames): Tensor2D {
+  return tf.tidy(() => {
+    const { batch: B, seqLen: S } = ctx
+    const H = a.numHeads
+    const hd = a.headDim
+    const mask = ctx.masks.get(a.window[blockIndex] ?? 0)!
+    const g = (k: keyof BlockNames): Tensor => w[names[k]]!
+    const opt = (k: keyof BlockNames): Tensor | undefined => w[names[k]]
+    if (a.family === 'gpt2') {
+      const x = layerNorm(tf, h, g('ln1'), g('ln1b'), a.eps)
+      const qkv = conv1d(tf, x, g('qkv'), g('qkvb'))
+      const [q, k, v] = tf.split(qkv, 3, -1) as [Tensor2D, Tensor2D, Tensor2D]
+      const att = attend(tf, splitHeads(tf, q, B, S, H, hd), splitHeads(tf, k, B, S, H, hd), splitHeads(tf, v, B, S, H, hd), mask, B, S, H, hd)
+      const h1 = tf.add(h, conv1d(tf, att, g('o'), g('ob'))) as Tensor2D
+      const x2 = layerNorm(tf, h1, g('ln2'), g('ln2b'), a.eps)
+      const m = conv1d(tf, act(tf, a.activation, conv1d(tf, x2, g('up'), g('upb'))) as Tensor2D, g('down'), g('downb'))
+      return tf.add(h1, m) as Tensor2D
+    }
+    const KV = a.numKvHeads
+    const x = rmsNorm(tf, h, g('ln1'), a.eps)
+    const q = rope(tf, splitHeads(tf, linear(tf, x, g('q'), opt('qb')), B, S, H, hd), ctx.cos!, ctx.sin!, hd)
+    const k = rope(tf, splitHeads(tf, linear(tf, x, g('k'), opt('kb')), B, S, KV, hd), ctx.cos!, ctx.sin!, hd)
+    const v = splitHeads(tf, linear(tf, x, g('v'), opt('vb')), B, S, KV, hd)
+    const G = H / KV
+    const att = attend(tf, q, repeatKv(tf, k, B, KV, G, S, hd), repeatKv(tf, v, B, KV, G, S, hd), mask, B, S, H, hd)
+    const h1 = tf.add(h, linear(tf, att, g('o'), opt('ob'))) as Tensor2D
+    const x2 = rmsNorm(tf, h1, g('ln2'), a.eps)
+    const gate = act(tf, a.activation, linear(tf, x2, g('gate'), opt('gateb')))
+    const m = linear(tf, tf.mul(gate, linear(tf, x2, g('up'), opt('upb'))) as Tensor2D, g('down'), opt('downb'))
+    return tf.add(h1, m) as Tensor2D
+  })
+}
+
+/** Checkpoint tensor names of one block's weights, by role. */
+export interface BlockNames {
+  readonly ln1: string
+  readonly ln1b: string
+  readonly ln2: string
+  readonly ln2b: string
+  readonly q: string
+  readonly k: string
+  readonly v: string
+  readonly qb: string
+  readonly kb: string
+  readonly vb: string
+  readonly qkv: string
+  readonly qkvb: string
+  readonly o: string
+  readonly ob: string
+  readonly gate: string
+  readonly gateb: string
+  readonly up: string
+  readonly upb: string
+  readonly down: string
+  readonly downb: string
+}
+
+/** Tensor names of block `i` by role (names of absent optional tensors are simply never loaded). */
+export function blockNames(a: ArchConfig, i: number): BlockNames {
+  if (a.family === 'gpt2') {
+    const b = `${a.prefix}h.${i}.`
+    return {
+      ln1: `${b}ln_1.weight`, ln1b: `${b}ln_1.bias`, ln2: `${b}ln_2.weight`, ln2b: `${b}ln_2.bias`,
+      q: '', k: '', v: '', qb: '', kb: '', vb: '',
+      qkv: `${b}attn.c_attn.weight`, qkvb: `${b}attn.c_attn.bias`, o: `${b}attn.c_proj.weight`, ob: `${b}attn.c_proj.bias`,
+      gate: '', gateb: '', up: `${b}mlp.c_fc.weight`, upb: `${b}mlp.c_fc.bias`, down: `${b}mlp.c_proj.weight`, downb: `${b}mlp.c_proj.bias`,
+    }
+  }
+  const b = `${a.prefix}layers.${i}.`
+  return {
+    ln1: `${b}input_layernorm.weight`, ln1b: '', ln2: `${b}post_attention_layernorm.weight`, ln2b: '',
+    q: `${b}self_attn.q_proj.weight`, k: `${b}self_attn.k_proj.weight`, v: `${b}self_attn.v_proj.weight`,
+    qb: `${b}self_attn.q_proj.bias`, kb: `${b}self_attn.k_proj.bias`, vb: `${b}self_attn.v_proj.bias`,
+    qkv: '', qkvb: '', o: `${b}self_attn.o_proj.weight`, ob: `${b}self_attn.o_proj.bias`,
+    gate: `${b}mlp.gate_proj.weight`, gateb: `${b}mlp.gate_proj.bias`, up: `${b}mlp.up_proj.weight`, upb: `${b}mlp.up_proj.bias`,
+    down: `${b}mlp.down_proj.weight`, downb: `${b}mlp.down_proj.bias`,
+  }
+}
+
+/** Global weights kept resident: embeddings, final norm, output head. */
+export interface GlobalWeights {
+  readonly embed: Tensor2D
+  readonly pos?: Tensor2D
+  readonly normW: Tensor1D
+  readonly normB?: Tensor1D
+  /** [V, d]; the embedding matrix itself when tied. */
+  readonly head: Tensor2D
+}
+
+/** h_0 [B*S, d]: token embeddings (+ learned positions for GPT-2). */
+export function embed(tf: TfModule, g: GlobalWeights, ids: Int32Array, B: number, S: number): Tensor2D {
+  return tf.tidy(() => {
+    const e = tf.gather(g.embed, tf.tensor1d(ids, 'int32'))
+    if (g.pos === undefined) return e as Tensor2D
+    const pos = new Int32Array(B * S)
+    for (let i = 0; i < pos.length; i++) pos[i] = i % S
+    return tf.add(e, tf.gather(g.pos, tf.tensor1d(pos, 'int32'))) as Tensor2D
+  })
+}
+
+/** Logits [N, V] = head(finalNorm(h_T)). */
+export function logitsOf(tf: TfModule, a: ArchConfig, g: GlobalWeights, h: Tensor2D): Tensor2D {
+  return tf.tidy(() => {
+    const x = a.family === 'gpt2' ? layerNorm(tf, h, g.normW, g.normB!, a.eps) : rmsNorm(tf, h, g.normW, a.eps)
+    return tf.matMul(x, g.head, false, true)
+  })
+}
