@@ -3,3 +3,4 @@ export { correlatedGaussian, independentGaussian, mapMatrix, permuteRows, meanSd
 export { describeEstimator } from './describe-estimator.js'
 export type { EstimatorConformanceOptions } from './describe-estimator.js'
 export { describeSelector, type SelectorConformanceOptions } from './describe-selector.js'
+export { describeAdapter, relDiff, type AdapterConformanceOptions } from './describe-adapter.js'
