@@ -19,7 +19,7 @@ import { TensorProto_DataType, type ValueInfoProto } from 'onnx-buf'
 import { discoverBlocks, type BlockStructure } from './graph.js'
 import { listOnnxFiles, readModelFile, writeFolderAtomic, writeModelFile, type LoadedModelFile } from './io.js'
 import { createSession, defaultProviders, resolveOrt, type OrtModuleLike, type OrtSessionLike, type OrtSource, type OrtTensorLike } from './ort.js'
-import { PKG, encodeModel, numElements, toSafeInt } from './proto.js'
+import { PKG, encodeModel, isFloatTensor, numElements, toSafeInt } from './proto.js'
 import { pruneGraph, withHiddenOutputs } from './surgery.js'
 
 /** Name of the provenance file written next to the pruned model (same as the TF.js adapter's). */
@@ -219,7 +219,7 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
   const vocab = num('vocab_size') ?? (embInit !== undefined ? toSafeInt(embInit.dims[0]!, 'embedding rows') : 0)
   const hiddenSize = num('hidden_size') ?? num('n_embd') ?? (embInit !== undefined ? toSafeInt(embInit.dims[1]!, 'embedding cols') : 0)
   let parameters = 0
-  for (const t of g.initializer) if (t.dims.length >= 1) parameters += numElements(t)
+  for (const t of g.initializer) if (isFloatTensor(t)) parameters += numElements(t)
   const info: ModelInfo = {
     architecture: Array.isArray(cfg?.architectures) && typeof cfg.architectures[0] === 'string' ? cfg.architectures[0] : 'unknown',
     modelType: typeof cfg?.model_type === 'string' ? cfg.model_type : 'unknown',

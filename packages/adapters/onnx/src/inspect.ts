@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs'
 import { isPruneError } from '@mi-prun/core'
 import { discoverBlocks, type BlockStructure } from './graph.js'
 import { listOnnxFiles, readModelFile } from './io.js'
-import { defaultOpset, numElements } from './proto.js'
+import { defaultOpset, isFloatTensor, numElements } from './proto.js'
 import { kvLayer } from './surgery.js'
 
 /** Summary of one .onnx file. */
@@ -72,7 +72,7 @@ export async function inspectOnnxModel(path: string): Promise<OnnxModelSummary> 
       structure = { error: e.message, code: e.code }
     }
     let parameters = 0
-    for (const t of g.initializer) if (t.dims.length >= 1) parameters += numElements(t)
+    for (const t of g.initializer) if (isFloatTensor(t)) parameters += numElements(t)
     files.push({
       file: p,
       irVersion: Number(lf.model.irVersion),

@@ -1,10 +1,9 @@
 // Model files on disk: reading (with external-data checks), writing (copying external weights into
 // a fresh `<file>_data`), and atomic folder writes.
 import { randomBytes } from 'node:crypto'
-import { createReadStream, createWriteStream, existsSync } from 'node:fs'
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { pipeline } from 'node:stream/promises'
 import { create } from '@bufbuild/protobuf'
 import { PruneError } from '@mi-prun/core'
 import { StringStringEntryProtoSchema } from 'onnx-buf'
@@ -63,6 +62,7 @@ export async function readModelFile(path: string): Promise<LoadedModelFile> {
 }
 
 const ALIGN = 4096
+const CHUNK = 16 * 1024 * 1024
 
 /**
  * Writes `model` to `destPath`. Initializers stored externally in the source are copied (streamed,
@@ -75,19 +75,23 @@ export async function writeModelFile(model: ModelProto, srcDir: string, destPath
   let externalBytes = 0
   if (ext.length > 0) {
     const dataName = `${basename(destPath)}_data`
-    const out = createWriteStream(join(dirname(destPath), dataName))
+    const out = await open(join(dirname(destPath), dataName), 'w')
+    const handles = new Map<string, FileHandle>()
+    const buf = new Uint8Array(CHUNK)
     let pos = 0
     try {
       for (const t of ext) {
         const ref = externalRef(t)
-        const src = join(srcDir, ref.location)
-        const len = ref.length ?? (await stat(src)).size - ref.offset
-        const pad = (ALIGN - (pos % ALIGN)) % ALIGN
-        if (pad > 0) {
-          await new Promise<void>((res, rej) => out.write(new Uint8Array(pad), (e) => (e ? rej(e) : res())))
-          pos += pad
+        let src = handles.get(ref.location)
+        if (src === undefined) handles.set(ref.location, (src = await open(join(srcDir, ref.location), 'r')))
+        const len = ref.length ?? (await src.stat()).size - ref.offset
+        pos += (ALIGN - (pos % ALIGN)) % ALIGN // the gap reads as zeros
+        for (let done = 0; done < len; ) {
+          const { bytesRead } = await src.read(buf, 0, Math.min(CHUNK, len - done), ref.offset + done)
+          if (bytesRead === 0) throw new PruneError('INVALID_CHECKPOINT', `${PKG} external data of '${t.name}' in '${ref.location}' ends early: the data file is truncated`)
+          await out.write(buf, 0, bytesRead, pos + done)
+          done += bytesRead
         }
-        if (len > 0) await pipeline(createReadStream(src, { start: ref.offset, end: ref.offset + len - 1 }), out, { end: false })
         t.externalData = [
           create(StringStringEntryProtoSchema, { key: 'location', value: dataName }),
           create(StringStringEntryProtoSchema, { key: 'offset', value: String(pos) }),
@@ -96,7 +100,8 @@ export async function writeModelFile(model: ModelProto, srcDir: string, destPath
         pos += len
       }
     } finally {
-      await new Promise<void>((res) => out.end(() => res()))
+      for (const h of handles.values()) await h.close()
+      await out.close()
     }
     externalBytes = pos
   }

@@ -7,10 +7,11 @@
 // survives our surgery byte-for-byte outside the parts we edit; (2) int64 fields are `bigint`, so
 // there is no `Long` to mis-compare with `===`. The conversion to `number` is still explicit and
 // range-checked (`toSafeInt`).
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
+import { fromBinary, toBinary } from '@bufbuild/protobuf'
 import {
   ModelProtoSchema,
   TensorProto_DataLocation,
+  TensorProto_DataType,
   type GraphProto,
   type ModelProto,
   type NodeProto,
@@ -58,20 +59,14 @@ export function decodeModel(bytes: Uint8Array, where: string): ModelProto {
   return model
 }
 
-/** Encodes a model; refuses models whose protobuf would exceed the 2 GiB protobuf limit. */
+/** Encodes a model (a protobuf over 2 GiB cannot be encoded: keep such weights external). */
 export function encodeModel(model: ModelProto): Uint8Array {
-  const bytes = toBinary(ModelProtoSchema, model)
-  return bytes
+  return toBinary(ModelProtoSchema, model)
 }
 
 /** Deep copy of a model (via the wire format: unknown fields survive). */
 export function cloneModel(model: ModelProto): ModelProto {
   return fromBinary(ModelProtoSchema, toBinary(ModelProtoSchema, model))
-}
-
-/** Creates an empty-ish model message from a partial init (used by tests and builders). */
-export function createModel(init: Parameters<typeof create<typeof ModelProtoSchema>>[1]): ModelProto {
-  return create(ModelProtoSchema, init)
 }
 
 /** The default-domain opset version of a model, or undefined. */
@@ -109,6 +104,11 @@ export function numElements(t: TensorProto): number {
   let n = 1
   for (const d of t.dims) n *= toSafeInt(d, `dims of '${t.name}'`)
   return n
+}
+
+/** True for floating-point initializers (weights), which are what `parameters` counts. */
+export function isFloatTensor(t: TensorProto): boolean {
+  return [TensorProto_DataType.FLOAT, TensorProto_DataType.FLOAT16, TensorProto_DataType.BFLOAT16, TensorProto_DataType.DOUBLE].includes(t.dataType)
 }
 
 /** Every tensor name a node reads, including names its subgraphs (If/Loop/Scan bodies) read from outer scope. */
