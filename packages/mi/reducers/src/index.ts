@@ -1,0 +1,6 @@
+export { createPcaReducer, fitPca, projectRows, PCA_FULL_EVD_MAX } from './pca.js'
+export type { PcaOptions, PcaFit, PcaMethod } from './pca.js'
+export { createRandomProjectionReducer, gaussianProjection } from './random-projection.js'
+export type { RandomProjectionOptions } from './random-projection.js'
+export { withReducer } from './with-reducer.js'
+export type { ReducedEstimate, ReducedEstimator } from './with-reducer.js'
