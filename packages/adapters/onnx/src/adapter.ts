@@ -249,7 +249,7 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
       let model = loaded.model
       let names = structure.hiddenStates
       if (skip.length > 0) {
-        const pr = pruneGraph(model, structure, skip, { renumber: false, where: forwardFile })
+        const pr = pruneGraph(model, structure, skip, { renumber: false, where: forwardFile, allowAll: true })
         model = pr.model
         names = pr.hiddenStates
       }

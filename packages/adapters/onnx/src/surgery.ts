@@ -24,14 +24,14 @@ export interface PruneGraphResult {
   readonly removedValueInfos: number
 }
 
-function normaliseRemoved(removed: Iterable<number>, T: number, where: string): number[] {
+function normaliseRemoved(removed: Iterable<number>, T: number, where: string, allowAll: boolean): number[] {
   const list = [...new Set(removed)].sort((a, b) => a - b)
   for (const i of list) {
     if (!Number.isInteger(i) || i < 0 || i >= T) {
       throw new PruneError('INVALID_INPUT', `${PKG} ${where}: block ${i} does not exist (the model has blocks 0..${T - 1})`)
     }
   }
-  if (list.length >= T) throw new PruneError('INFEASIBLE_BUDGET', `${PKG} ${where}: cannot remove all ${T} blocks; keep at least one`)
+  if (list.length >= T && !allowAll) throw new PruneError('INFEASIBLE_BUDGET', `${PKG} ${where}: cannot remove all ${T} blocks; keep at least one`)
   return list
 }
 
@@ -47,12 +47,18 @@ export function pruneGraph(
   model: ModelProto,
   structure: BlockStructure,
   removed: Iterable<number>,
-  options: { readonly renumber?: boolean; readonly where?: string } = {},
+  options: {
+    /** Renumber kept layers' KV-cache I/O and node names (default true; skip sessions use false). */
+    readonly renumber?: boolean
+    readonly where?: string
+    /** Allow removing every block (a forward with all blocks skipped); default false. */
+    readonly allowAll?: boolean
+  } = {},
 ): PruneGraphResult {
   const where = options.where ?? 'model'
   const renumber = options.renumber ?? true
   const T = structure.numBlocks
-  const gone = normaliseRemoved(removed, T, where)
+  const gone = normaliseRemoved(removed, T, where, options.allowAll ?? false)
   const goneSet = new Set(gone)
   const m = cloneModel(model)
   const g = m.graph!

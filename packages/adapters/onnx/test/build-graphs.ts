@@ -1,6 +1,6 @@
 // Small seeded decoder-like ONNX graphs built in TS for the structure tests (no files on disk).
 // Each block has two residual branches, like a pre-norm transformer:
-//   a = h + MatMul(Tanh(MatMul(h, Wa) + ReduceSum_seq(present.k) + ReduceSum_seq(present.v)), Wb)     ("attention", reads/writes KV)
+//   a = h + MatMul(Tanh(MatMul(h, Wa) + CumSum_seq(present.k) + CumSum_seq(present.v)), Wb)  ("attention": causal, reads/writes KV)
 //   h' = a + MatMul(Relu(MatMul(a, Wc)), Wd)                           ("MLP")
 // then logits = MatMul(h_T * gamma, Wout). The reference forward below computes the same in float64.
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -101,7 +101,7 @@ export function buildToyModel(o: ToyOptions): { model: ModelProto; weights: ToyW
   const wname = (s: string) => (opaque ? `w${counter++}` : s)
   const embName = wname('model.embed_tokens.weight')
   inits.push(floatTensor(embName, [V, d], emb))
-  inits.push(int64Tensor(wname('axes_2'), [1], [2]))
+  inits.push(int64Tensor(wname('axis_2'), [], [2]))
   const axesName = inits[inits.length - 1]!.name
   inits.push(int64Tensor(wname('axes_1'), [1], [1]))
   const axes1 = inits[inits.length - 1]!.name
@@ -133,8 +133,12 @@ export function buildToyModel(o: ToyOptions): { model: ModelProto; weights: ToyW
         nodes.push(create(NodeProtoSchema, { opType: 'Concat', input: [past, ku], output: [full], name: nm(`${s}/self_attn`, 'Concat'), attribute: [create(AttributeProtoSchema, { name: 'axis', type: AttributeProto_AttributeType.INT, i: 2n })] }))
         outputs.push(valueInfo(full, TensorProto_DataType.FLOAT, ['batch_size', 1, 'total_sequence_length', d]))
       }
-      const r = tn(`${s}/self_attn/${kind}`, 'ReduceSum')
-      nodes.push(node('ReduceSum', [full, axesName], [r], nm(`${s}/self_attn/${kind}`, 'ReduceSum'), [{ name: 'keepdims', i: 0 }]))
+      // Causal: position t sees the running sum of k (or v) over positions <= t. (Valid for an
+      // empty past, which is all the tests feed.)
+      const c = tn(`${s}/self_attn/${kind}`, 'CumSum')
+      nodes.push(node('CumSum', [full, axesName], [c], nm(`${s}/self_attn/${kind}`, 'CumSum')))
+      const r = tn(`${s}/self_attn/${kind}`, 'Squeeze')
+      nodes.push(node('Squeeze', [c, axes1], [r], nm(`${s}/self_attn/${kind}`, 'Squeeze')))
       kvSum.push(r)
     }
     const kvAll = tn(`${s}/self_attn`, 'Add')
@@ -205,9 +209,13 @@ export function toyReference(w: ToyWeights, ids: readonly number[], skip: Readon
     const k = mm(h, b.wk, S, d, d)
     const v = mm(h, b.wv, S, d, d)
     const kv = new Float64Array(d)
-    for (let r = 0; r < S; r++) for (let j = 0; j < d; j++) kv[j] += k[r * d + j]! + v[r * d + j]!
     const a1 = mm(h, b.wa, S, d, d)
-    for (let r = 0; r < S; r++) for (let j = 0; j < d; j++) a1[r * d + j] = Math.tanh(a1[r * d + j]! + kv[j]!)
+    for (let r = 0; r < S; r++) {
+      for (let j = 0; j < d; j++) {
+        kv[j] += k[r * d + j]! + v[r * d + j]!
+        a1[r * d + j] = Math.tanh(a1[r * d + j]! + kv[j]!)
+      }
+    }
     const a4 = mm(a1, b.wb, S, d, d)
     const r1 = h.map((x, q) => x + a4[q]!)
     const m1 = mm(r1, b.wc, S, d, 2 * d).map((x) => Math.max(0, x))
