@@ -1,11 +1,66 @@
-import { type BlockIndex, PruneError, type Selection, type SelectionContext, type Selector } from '@mi-prun/core'
-import { type CommonSelectorOptions, requireScorer, setObjective } from '@mi-prun/span-scoring'
+import { type BlockIndex, PruneError, type Selection, type SelectionContext, type Selector, type SpanScorer } from '@mi-prun/core'
+import { type CommonSelectorOptions, removability, requireScorer, setObjective } from '@mi-prun/span-scoring'
 import { PKG, binomial, forEachSubset, prepare, requireObjective } from './common.js'
 
 /** Options of the exact-search oracles. */
 export interface ExactSearchOptions extends CommonSelectorOptions {
   /** Refuse (PruneError 'INVALID_CONFIG') when C(candidates, N) exceeds this. */
   readonly maxCombinations?: number
+}
+
+/** Options of {@link createExactMiSelector}. */
+export interface ExactMiOptions extends ExactSearchOptions {
+  /**
+   * 'enumerate' (default): every N-subset, capped by maxCombinations. 'dynamic-programming': the same optimum
+   * in O(T·N²) steps with no cap, valid because the objective is a sum over maximal runs, and runs separated
+   * by an unselected block do not interact.
+   */
+  readonly algorithm?: 'enumerate' | 'dynamic-programming'
+}
+
+/**
+ * Exact maximum of the span objective by dynamic programming: f(i, n) = best objective choosing n blocks
+ * among i..T−1 = max( f(i+1, n), max_L r(i, L) + f(i+L+1, n−L) ), where r(i, L) is the direction-applied
+ * score of a run [i, i+L) of unprotected blocks and block i+L (if any) stays. Ties prefer taking the longest
+ * run at the lowest index, i.e. the lexicographically first optimal subset, as enumeration does.
+ */
+function dpOptimum(scorer: SpanScorer, T: number, N: number, prot: ReadonlySet<number>): { best: BlockIndex[]; value: number } {
+  const NEG = Number.NEGATIVE_INFINITY
+  // f[i][n] for i = 0..T+1
+  const f = Array.from({ length: T + 2 }, () => new Float64Array(N + 1).fill(NEG))
+  const pick = Array.from({ length: T + 2 }, () => new Int32Array(N + 1)) // 0 = skip, L > 0 = run of length L
+  f[T]![0] = 0
+  f[T + 1]![0] = 0
+  for (let i = T - 1; i >= 0; i--) {
+    for (let n = 0; n <= N; n++) {
+      let bestV = f[i + 1]![n]!
+      let bestL = 0
+      for (let L = 1; L <= n && i + L <= T && !prot.has(i + L - 1); L++) {
+        const rest = f[Math.min(T + 1, i + L + 1)]![n - L]!
+        if (rest === NEG) continue
+        const v = removability(scorer, i, L) + rest
+        if (v >= bestV) {
+          bestV = v
+          bestL = L
+        }
+      }
+      f[i]![n] = bestV
+      pick[i]![n] = bestL
+    }
+  }
+  const best: number[] = []
+  let i = 0
+  let n = N
+  while (n > 0 && i < T) {
+    const L = pick[i]![n]!
+    if (L === 0) i++
+    else {
+      for (let b = i; b < i + L; b++) best.push(b)
+      n -= L
+      i += L + 1
+    }
+  }
+  return { best, value: f[0]![N]! }
 }
 
 function checkCap(count: number, cap: number, n: number, k: number, what: string): void {
@@ -18,15 +73,17 @@ function checkCap(count: number, cap: number, n: number, k: number, what: string
 }
 
 /**
- * Exact search of the MI objective (oracle for small T): enumerates every N-subset of the unprotected blocks
+ * Exact search of the MI objective (oracle): by default enumerates every N-subset of the unprotected blocks
  * (C(candidates, N), stated up front and refused above `maxCombinations`, default 2e6) and returns the one with
  * the highest span objective, Σ over the subset's maximal runs [j, j+L) of the direction-applied span score
  * (for MI: Σ MI(h_j; h_{j+L}) nats). Ties go to the lexicographically first subset. Spans are memoised by the
- * scorer, so each is evaluated once; `cost.miEvaluations` counts them.
+ * scorer, so each is evaluated once; `cost.miEvaluations` counts them. With `algorithm: 'dynamic-programming'`
+ * the same optimum comes from an O(T·N²) recursion (no enumeration, no cap), touching each span of length ≤ N
+ * once: feasible for T = 32 and beyond.
  */
-export function createExactMiSelector(options: ExactSearchOptions = {}): Selector {
-  const { maxCombinations = 2e6 } = options
-  const settings = { kind: 'exact-mi', maxCombinations, ratio: options.ratio ?? null, protect: options.protect ? { ...options.protect } : null }
+export function createExactMiSelector(options: ExactMiOptions = {}): Selector {
+  const { maxCombinations = 2e6, algorithm = 'enumerate' } = options
+  const settings = { kind: 'exact-mi', algorithm, maxCombinations, ratio: options.ratio ?? null, protect: options.protect ? { ...options.protect } : null }
   return {
     name: 'exact-mi',
     settings,
@@ -35,17 +92,22 @@ export function createExactMiSelector(options: ExactSearchOptions = {}): Selecto
       const { T, N, candidates } = prepare(context, numToRemove, options.ratio, options.protect)
       const scorer = requireScorer(PKG, T, context.scorer)
       const combinations = binomial(candidates.length, N)
-      checkCap(combinations, maxCombinations, candidates.length, N, 'exact MI search')
       const ev0 = scorer.evaluations
       let best: BlockIndex[] = []
       let bestValue = Number.NEGATIVE_INFINITY
-      forEachSubset(candidates, N, (s) => {
-        const v = setObjective(scorer, s)
-        if (v > bestValue) {
-          bestValue = v
-          best = [...s]
-        }
-      })
+      if (algorithm === 'dynamic-programming') {
+        const cand = new Set(candidates)
+        ;({ best, value: bestValue } = dpOptimum(scorer, T, N, new Set([...Array(T).keys()].filter((b) => !cand.has(b)))))
+      } else {
+        checkCap(combinations, maxCombinations, candidates.length, N, 'exact MI search')
+        forEachSubset(candidates, N, (s) => {
+          const v = setObjective(scorer, s)
+          if (v > bestValue) {
+            bestValue = v
+            best = [...s]
+          }
+        })
+      }
       const miEvaluations = scorer.evaluations - ev0
       return {
         selector: 'exact-mi',
