@@ -25,12 +25,16 @@ OUT = os.path.join(os.path.dirname(__file__), '..', '..', 'packages', 'mi', 'ksg
 
 
 def prep(a, standardize):
+    """float64 copy, then (optionally) the estimator's exact standardisation: sequential sums (np.cumsum, not
+    numpy's pairwise sum), population sd, (v - mean) / sd; a constant column becomes 0."""
     a = np.asarray(a, dtype=np.float64).copy()
     if standardize:
-        m = a.mean(axis=0)
-        sd = a.std(axis=0)
-        safe = np.where(sd > 0, sd, 1.0)
-        a = np.where(sd > 0, (a - m) / safe, 0.0)
+        n = a.shape[0]
+        for c in range(a.shape[1]):
+            col = a[:, c].copy()
+            mean = np.cumsum(col)[-1] / n
+            sd = np.sqrt(np.cumsum((col - mean) ** 2)[-1] / n)
+            a[:, c] = (col - mean) / sd if sd > 0 else 0.0
     return a
 
 
