@@ -27,9 +27,11 @@ async function isEmptyDir(path: string): Promise<boolean | undefined> {
 
 /**
  * Checks that `out` can be written (it does not exist, is an empty folder, or `force` is set) and
- * creates a hidden staging folder next to it. Nothing is written to `out` until `commit()`.
+ * reserves a hidden staging folder next to it (created unless `create: false`, for writers that
+ * create their folder themselves). Nothing is written to `out` until `commit()`.
  */
-export async function stageOutput(out: string, force: boolean): Promise<StagedOutput> {
+export async function stageOutput(out: string, force: boolean, options: { create?: boolean } = {}): Promise<StagedOutput> {
+  const { create = true } = options
   const target = resolve(out)
   const empty = await isEmptyDir(target)
   if (empty === false && !force) {
@@ -41,7 +43,7 @@ export async function stageOutput(out: string, force: boolean): Promise<StagedOu
   const parent = dirname(target)
   await mkdir(parent, { recursive: true })
   const dir = join(parent, `.${basename(target)}.staging-${process.pid}-${Date.now()}`)
-  await mkdir(dir)
+  if (create) await mkdir(dir)
   return {
     dir,
     target,

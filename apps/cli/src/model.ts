@@ -1,0 +1,135 @@
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
+import { inspectOnnxModel, loadOnnxModel } from '@mi-prun/adapter-onnx'
+import { inspectHfModel, loadHfModel } from '@mi-prun/adapter-tfjs'
+import type { ModelAdapter } from '@mi-prun/core'
+import { CliError, exitCodes } from './errors.js'
+
+export type DetectedFormat = 'hf-safetensors' | 'onnx'
+
+/** Where a model lives and in which format; `root` is the folder that holds tokenizer.json. */
+export interface ModelLocation {
+  readonly path: string
+  readonly root: string
+  readonly format: DetectedFormat
+}
+
+const HINT = 'pass a Hugging Face folder (config.json + *.safetensors), an ONNX folder (onnx/*.onnx or *.onnx) or one .onnx file'
+
+/** Decides the format of a model path without reading weights. */
+export function locateModel(path: string): ModelLocation {
+  const abs = resolve(path)
+  if (!existsSync(abs)) throw new CliError(exitCodes.input, `[@mi-prun/cli] no model at ${abs}: ${HINT}`)
+  const st = statSync(abs)
+  if (st.isFile()) {
+    if (!abs.endsWith('.onnx')) throw new CliError(exitCodes.input, `[@mi-prun/cli] ${abs} is a file but not an .onnx model: ${HINT}`)
+    const dir = dirname(abs)
+    const root = basename(dir) === 'onnx' ? dirname(dir) : dir
+    return { path: abs, root, format: 'onnx' }
+  }
+  const entries = readdirSync(abs)
+  const hasOnnx = entries.some((e) => e.endsWith('.onnx')) || (entries.includes('onnx') && statSync(join(abs, 'onnx')).isDirectory())
+  const hasSafetensors = entries.some((e) => e.endsWith('.safetensors') || e === 'model.safetensors.index.json')
+  if (hasSafetensors) return { path: abs, root: abs, format: 'hf-safetensors' }
+  if (hasOnnx) return { path: abs, root: abs, format: 'onnx' }
+  if (entries.includes('config.json')) {
+    throw new CliError(exitCodes.input, `[@mi-prun/cli] ${abs} has a config.json but no *.safetensors weights: add the weights or ${HINT}`)
+  }
+  throw new CliError(exitCodes.input, `[@mi-prun/cli] ${abs} holds no model (no *.safetensors, no .onnx): ${HINT}`)
+}
+
+/** Loads a model as a ModelAdapter on the requested backend. */
+export async function openModel(path: string, backend: string | undefined): Promise<{ adapter: ModelAdapter; location: ModelLocation }> {
+  const location = locateModel(path)
+  if (location.format === 'hf-safetensors') {
+    const b = backend ?? 'wasm'
+    if (b !== 'wasm' && b !== 'cpu' && b !== 'tensorflow' && b !== 'auto') {
+      throw new CliError(exitCodes.usage, `[@mi-prun/cli] --backend ${b} is not available for Hugging Face folders: choose wasm, cpu, tensorflow or auto`)
+    }
+    return { adapter: await loadHfModel(location.path, { backend: b }), location }
+  }
+  const b = backend ?? 'cpu'
+  if (b !== 'cpu' && b !== 'cuda') throw new CliError(exitCodes.usage, `[@mi-prun/cli] --backend ${b} is not available for ONNX models: choose cpu (or cuda where ORT has it)`)
+  return { adapter: await loadOnnxModel(location.path, { executionProviders: [b] }), location }
+}
+
+/** What `inspect` prints: architecture, blocks, parameters, dtype, format, without loading weights. */
+export async function inspectModel(path: string): Promise<Record<string, unknown>> {
+  const location = locateModel(path)
+  if (location.format === 'hf-safetensors') {
+    const s = inspectHfModel(location.path)
+    return {
+      path: location.path,
+      format: location.format,
+      architecture: s.arch.architecture,
+      modelType: s.arch.modelType,
+      blocks: s.arch.numBlocks,
+      hiddenSize: s.arch.hiddenSize,
+      heads: s.arch.numHeads,
+      kvHeads: s.arch.numKvHeads,
+      intermediateSize: s.arch.intermediateSize,
+      vocabSize: s.arch.vocabSize,
+      maxPositions: s.arch.maxPositions,
+      tiedEmbeddings: s.arch.tied,
+      parameters: s.parameters,
+      dtype: s.dtype,
+      blockBytes: s.blockBytes,
+      globalBytes: s.globalBytes,
+      tensors: s.tensors.length,
+    }
+  }
+  const s = await inspectOnnxModel(location.path)
+  const main = s.files.find((f) => !('error' in f.structure)) ?? s.files[0]
+  if (!main) throw new CliError(exitCodes.input, `[@mi-prun/cli] ${location.path} holds no .onnx file: ${HINT}`)
+  if ('error' in main.structure) {
+    throw new CliError(exitCodes.input, `[@mi-prun/cli] ${main.file}: no transformer blocks found (${main.structure.error})`)
+  }
+  const cfg = s.config ?? {}
+  const archs = cfg['architectures']
+  return {
+    path: location.path,
+    format: location.format,
+    architecture: Array.isArray(archs) && typeof archs[0] === 'string' ? archs[0] : String(cfg['model_type'] ?? 'unknown'),
+    modelType: String(cfg['model_type'] ?? 'unknown'),
+    blocks: main.structure.numBlocks,
+    hiddenSize: Number(cfg['hidden_size'] ?? cfg['n_embd'] ?? Number.NaN),
+    vocabSize: Number(cfg['vocab_size'] ?? Number.NaN),
+    parameters: main.parameters,
+    dtype: 'see graph',
+    file: main.file,
+    opset: main.opset,
+    nodes: main.nodes,
+    kvLayers: main.kvLayers,
+    files: s.files.map((f) => f.file),
+  }
+}
+
+/**
+ * Wraps an adapter so every forward or nll call (one batch) is counted and reported; `passes`
+ * counts calls, not whole calibration passes.
+ */
+export function countingAdapter(adapter: ModelAdapter, onCall?: (calls: number) => void): ModelAdapter & { readonly calls: number } {
+  let calls = 0
+  const tick = (): void => {
+    calls++
+    onCall?.(calls)
+  }
+  return {
+    get calls() {
+      return calls
+    },
+    info: adapter.info,
+    forward: async (b, o) => {
+      const r = await adapter.forward(b, o)
+      tick()
+      return r
+    },
+    nll: async (b, o) => {
+      const r = await adapter.nll(b, o)
+      tick()
+      return r
+    },
+    exportPruned: (removed, out, prov) => adapter.exportPruned(removed, out, prov),
+    dispose: () => adapter.dispose(),
+  }
+}
