@@ -155,5 +155,8 @@ export function readTensorF32(file: SafetensorsFile, name: string): Float32Array
   if (!isFloatDType(t.dtype)) {
     throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: tensor "${name}" is ${t.dtype}; only F32, F16 and BF16 weights are supported`)
   }
-  return decodeFloats(t.dtype as FloatDType, readTensorBytes(file, name))
+  const bytes = readTensorBytes(file, name)
+  // F32 from a fresh, aligned buffer: view it instead of copying (halves peak memory per tensor)
+  if (t.dtype === 'F32' && bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)
+  return decodeFloats(t.dtype as FloatDType, bytes)
 }

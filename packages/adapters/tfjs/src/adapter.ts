@@ -94,18 +94,26 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
           pos: load1(`${p}wpe.weight`, [arch.maxPositions, arch.hiddenSize]) as Tensor2D,
           normW: load1(`${p}ln_f.weight`, [arch.hiddenSize]) as Tensor1D,
           normB: load1(`${p}ln_f.bias`, [arch.hiddenSize]) as Tensor1D,
-          head: undefined as unknown as Tensor2D,
+          headT: undefined as unknown as Tensor2D,
         }
       : {
           embed: load1(`${p}embed_tokens.weight`, [arch.vocabSize, arch.hiddenSize]) as Tensor2D,
           normW: load1(`${p}norm.weight`, [arch.hiddenSize]) as Tensor1D,
-          head: undefined as unknown as Tensor2D,
+          headT: undefined as unknown as Tensor2D,
         }
-  const globals: GlobalWeights = { ...g, head: arch.tied ? g.embed : (load1('lm_head.weight', [arch.vocabSize, arch.hiddenSize]) as Tensor2D) }
+  const loadT = (name: string, shape: number[]): Tensor => {
+    const t = load1(name, shape)
+    const tt = tf.transpose(t)
+    t.dispose()
+    return tt
+  }
+  const headT = arch.tied ? (tf.transpose(g.embed) as Tensor2D) : (loadT('lm_head.weight', [arch.vocabSize, arch.hiddenSize]) as Tensor2D)
+  const globals: GlobalWeights = { ...g, headT }
   const names = Array.from({ length: arch.numBlocks }, (_, i) => blockNames(arch, i))
   const loadBlock = (i: number): BlockWeights => {
     const w: Record<string, Tensor> = {}
-    for (const [name, shape] of blockTensorShapes(arch, i)) w[name] = load1(name, shape)
+    // nn.Linear weights [out, in] are transposed to [in, out] once here (see BlockWeights)
+    for (const [name, shape] of blockTensorShapes(arch, i)) w[name] = arch.family === 'llama' && shape.length === 2 ? loadT(name, shape) : load1(name, shape)
     return w
   }
   const resident: (BlockWeights | undefined)[] = stream ? [] : names.map((_, i) => loadBlock(i))
@@ -242,7 +250,7 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
       if (disposed) return
       disposed = true
       for (const w of resident) if (w !== undefined) for (const t of Object.values(w)) t.dispose()
-      for (const t of new Set([globals.embed, globals.pos, globals.normW, globals.normB, globals.head])) t?.dispose()
+      for (const t of new Set([globals.embed, globals.pos, globals.normW, globals.normB, globals.headT])) t?.dispose()
     },
   }
   return adapter

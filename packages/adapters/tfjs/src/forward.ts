@@ -3,8 +3,9 @@ import type { ArchConfig } from './arch.js'
 import type { TfModule } from './backend.js'
 
 /**
- * Weights of one block as tensors, in the checkpoint's own layout: Llama-family projections are
- * [out, in] (nn.Linear), GPT-2 projections are [in, out] (Conv1D).
+ * Weights of one block as tensors. Every projection is [in, out]: GPT-2's Conv1D weights as stored,
+ * Llama-family nn.Linear weights ([out, in] on disk) transposed once at load, because the wasm
+ * backend's matMul is several times slower with transposeB.
  */
 export type BlockWeights = Readonly<Record<string, Tensor>>
 
@@ -78,9 +79,9 @@ function act(tf: TfModule, a: ArchConfig['activation'], x: Tensor): Tensor {
   }
 }
 
-/** x [N, in] times a Linear weight [out, in] (+ bias). */
+/** x [N, in] times a Linear weight already transposed to [in, out] (+ bias). */
 function linear(tf: TfModule, x: Tensor2D, w: Tensor, b?: Tensor): Tensor2D {
-  const y = tf.matMul(x, w as Tensor2D, false, true)
+  const y = tf.matMul(x, w as Tensor2D)
   return (b === undefined ? y : tf.add(y, b)) as Tensor2D
 }
 
@@ -101,17 +102,19 @@ function rope(tf: TfModule, x: Tensor, cos: Tensor2D, sin: Tensor2D, hd: number)
   return tf.add(tf.mul(x, cos), tf.mul(rot, sin))
 }
 
-/** softmax(q kᵀ / √hd + mask) v over [B, H, S, hd] → [N, H*hd]. */
-function attend(tf: TfModule, q: Tensor, k: Tensor, v: Tensor, mask: Tensor2D, B: number, S: number, H: number, hd: number): Tensor2D {
-  const scores = tf.add(tf.mul(tf.matMul(q as Tensor2D, k as Tensor2D, false, true), 1 / Math.sqrt(hd)), mask)
-  const ctx = tf.matMul(tf.softmax(scores) as Tensor2D, v as Tensor2D)
+/**
+ * softmax(q kᵀ / √hd + mask) v with q [B, H, S, hd] and k, v [B, KV, S, hd] → [N, H*hd]. Grouped-
+ * query attention without copying K/V: query head h = kv·G + g reads KV head kv = ⌊h/G⌋, so q is
+ * viewed as [B, KV, G·S, hd] and multiplied by each KV head once.
+ */
+function attend(tf: TfModule, q: Tensor, k: Tensor, v: Tensor, mask: Tensor2D, B: number, S: number, H: number, KV: number, hd: number): Tensor2D {
+  const G = H / KV
+  const qg = tf.reshape(q, [B, KV, G * S, hd])
+  const kt = tf.transpose(k, [0, 1, 3, 2])
+  const raw = tf.reshape(tf.matMul(qg as Tensor2D, kt as Tensor2D), [B, KV, G, S, S])
+  const p = tf.reshape(tf.softmax(tf.add(tf.mul(raw, 1 / Math.sqrt(hd)), mask)), [B, KV, G * S, S])
+  const ctx = tf.reshape(tf.matMul(p as Tensor2D, v as Tensor2D), [B, H, S, hd])
   return tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * S, H * hd])
-}
-
-/** Repeats each of the KV heads G times along the head axis: [B, KV, S, hd] → [B, KV*G, S, hd] (head h reads KV head ⌊h/G⌋). */
-function repeatKv(tf: TfModule, x: Tensor, B: number, KV: number, G: number, S: number, hd: number): Tensor {
-  if (G === 1) return x
-  return tf.reshape(tf.tile(tf.expandDims(x, 2), [1, 1, G, 1, 1]), [B, KV * G, S, hd])
 }
 
 /**
@@ -134,7 +137,7 @@ export function blockForward(tf: TfModule, a: ArchConfig, w: BlockWeights, h: Te
       const x = layerNorm(tf, h, g('ln1'), g('ln1b'), a.eps)
       const qkv = conv1d(tf, x, g('qkv'), g('qkvb'))
       const [q, k, v] = tf.split(qkv, 3, -1) as [Tensor2D, Tensor2D, Tensor2D]
-      const att = attend(tf, splitHeads(tf, q, B, S, H, hd), splitHeads(tf, k, B, S, H, hd), splitHeads(tf, v, B, S, H, hd), mask, B, S, H, hd)
+      const att = attend(tf, splitHeads(tf, q, B, S, H, hd), splitHeads(tf, k, B, S, H, hd), splitHeads(tf, v, B, S, H, hd), mask, B, S, H, H, hd)
       const h1 = tf.add(h, conv1d(tf, att, g('o'), g('ob'))) as Tensor2D
       const x2 = layerNorm(tf, h1, g('ln2'), g('ln2b'), a.eps)
       const m = conv1d(tf, act(tf, a.activation, conv1d(tf, x2, g('up'), g('upb'))) as Tensor2D, g('down'), g('downb'))
@@ -145,8 +148,7 @@ export function blockForward(tf: TfModule, a: ArchConfig, w: BlockWeights, h: Te
     const q = rope(tf, splitHeads(tf, linear(tf, x, g('q'), opt('qb')), B, S, H, hd), ctx.cos!, ctx.sin!, hd)
     const k = rope(tf, splitHeads(tf, linear(tf, x, g('k'), opt('kb')), B, S, KV, hd), ctx.cos!, ctx.sin!, hd)
     const v = splitHeads(tf, linear(tf, x, g('v'), opt('vb')), B, S, KV, hd)
-    const G = H / KV
-    const att = attend(tf, q, repeatKv(tf, k, B, KV, G, S, hd), repeatKv(tf, v, B, KV, G, S, hd), mask, B, S, H, hd)
+    const att = attend(tf, q, k, v, mask, B, S, H, KV, hd)
     const h1 = tf.add(h, linear(tf, att, g('o'), opt('ob'))) as Tensor2D
     const x2 = rmsNorm(tf, h1, g('ln2'), a.eps)
     const gate = act(tf, a.activation, linear(tf, x2, g('gate'), opt('gateb')))
@@ -207,8 +209,8 @@ export interface GlobalWeights {
   readonly pos?: Tensor2D
   readonly normW: Tensor1D
   readonly normB?: Tensor1D
-  /** [V, d]; the embedding matrix itself when tied. */
-  readonly head: Tensor2D
+  /** Output head transposed to [d, V] (of the embedding matrix when tied). */
+  readonly headT: Tensor2D
 }
 
 /** h_0 [B*S, d]: token embeddings (+ learned positions for GPT-2). */
@@ -226,6 +228,6 @@ export function embed(tf: TfModule, g: GlobalWeights, ids: Int32Array, B: number
 export function logitsOf(tf: TfModule, a: ArchConfig, g: GlobalWeights, h: Tensor2D): Tensor2D {
   return tf.tidy(() => {
     const x = a.family === 'gpt2' ? layerNorm(tf, h, g.normW, g.normB!, a.eps) : rmsNorm(tf, h, g.normW, a.eps)
-    return tf.matMul(x, g.head, false, true)
+    return tf.matMul(x, g.headT)
   })
 }
