@@ -16,6 +16,11 @@ export interface SpanScorerOptions {
   readonly evaluate: (start: BlockIndex, length: number) => number
   /** Longest span this scorer can score (default numBlocks). */
   readonly maxLength?: number
+  /**
+   * Cache to use (keys: start·(T+1)+length). Scorers given the same map share their spans: a span computed by
+   * one is never computed by another. Default: a private map.
+   */
+  readonly cache?: Map<number, number>
 }
 
 /** A memoising scorer with its cache exposed read-only (for tables and tests). */
@@ -45,7 +50,7 @@ export function checkSpan(pkg: string, numBlocks: number, start: number, length:
 /**
  * Wraps a raw span evaluation into a {@link SpanScorer} that validates every span, memoises it
  * (each span [start, start+length) is evaluated at most once for the scorer's lifetime) and counts
- * the real evaluations in `evaluations`. Every scorer of this package is built with it; tests use it
+ * the real evaluations in `evaluations` (spans found in a shared `cache` are not counted). Every scorer of this package is built with it; tests use it
  * to turn a synthetic score table into a scorer.
  * @example
  * const s = createSpanScorer({ name: 'table', numBlocks: 4, settings: { kind: 'table' }, higherMeansRemovable: true,
@@ -60,7 +65,7 @@ export function createSpanScorer(options: SpanScorerOptions): MemoisedSpanScorer
     throw new PruneError('INVALID_INPUT', `${P} numBlocks must be a positive integer, got ${numBlocks}`)
   }
   const maxLength = options.maxLength ?? numBlocks
-  const cache = new Map<number, number>()
+  const cache = options.cache ?? new Map<number, number>()
   const key = (start: number, length: number): number => start * (numBlocks + 1) + length
   let evaluations = 0
   return {

@@ -5,6 +5,22 @@ import { spanStatIndex } from './stats.js'
 
 const P = '[@mi-prun/span-scoring]'
 
+const storeCaches = new WeakMap<ActivationStore, Map<string, Map<number, number>>>()
+
+/**
+ * The span cache of `store` for scorers with exactly these settings, so that every span is computed at most once
+ * per store, however many scorer objects are created over it. Settings must describe everything that changes a
+ * value (the EstimatorSettings contract), which is what makes sharing safe.
+ */
+function storeCache(store: ActivationStore, settings: object): Map<number, number> {
+  let byKey = storeCaches.get(store)
+  if (!byKey) storeCaches.set(store, (byKey = new Map()))
+  const key = JSON.stringify(settings)
+  let cache = byKey.get(key)
+  if (!cache) byKey.set(key, (cache = new Map()))
+  return cache
+}
+
 /** Options of {@link createMiSpanScorer}. */
 export interface MiSpanScorerOptions {
   readonly store: ActivationStore
@@ -21,28 +37,31 @@ export interface MiSpanScorerOptions {
  * with row r of h_{j+L}), after the optional pair reducer. Higher means more removable (the span mostly
  * copies its input). Because a block is deterministic, the true MI is infinite: every value is relative
  * to the estimator and its settings, which `settings` records
- * (`{ kind: 'mi', estimator, reducer, samples, dims, unit: 'nats', store }`). Memoised; `evaluations` counts
- * real estimator calls.
+ * (`{ kind: 'mi', estimator, reducer, samples, dims, unit: 'nats', store }`). Memoised per store: MI scorers with
+ * the same settings on the same store share one cache, so each span's MI is estimated at most once;
+ * `evaluations` counts this scorer's real estimator calls.
  * [1] H. Zhang et al., "MI-PRUN: Optimize Large Language Model Pruning via Mutual Information", arXiv 2601.07212 (2026).
  */
 export function createMiSpanScorer(options: MiSpanScorerOptions): MemoisedSpanScorer {
   const { store, estimator, reducer, passTags = true } = options
   if (store.samples < 2) throw new PruneError('INSUFFICIENT_SAMPLES', `${P} the store holds ${store.samples} samples; MI needs at least 2`)
   const est: EstimateOptions = passTags ? { tags: store.tags } : {}
+  const settings = {
+    kind: 'mi',
+    estimator: estimator.settings,
+    reducer: reducer?.settings ?? null,
+    samples: store.samples,
+    dims: store.dims,
+    unit: 'nats',
+    tags: passTags,
+    store: store.settings,
+  }
   return createSpanScorer({
     name: 'mi',
     numBlocks: store.numBlocks,
     higherMeansRemovable: true,
-    settings: {
-      kind: 'mi',
-      estimator: estimator.settings,
-      reducer: reducer?.settings ?? null,
-      samples: store.samples,
-      dims: store.dims,
-      unit: 'nats',
-      tags: passTags,
-      store: store.settings,
-    },
+    settings,
+    cache: storeCache(store, settings),
     evaluate(start, length) {
       let x = store.states[start]!
       let y = store.states[start + length]!

@@ -148,3 +148,21 @@ describe('scoreTable, objective and budget helpers', () => {
     expect(() => resolveProtected('p', 8, [8], undefined)).toThrow(/not in 0..7/)
   })
 })
+
+describe('memoisation per store', () => {
+  it('MI scorers with the same settings on the same store share their spans; different settings do not', () => {
+    const states = gaussianChain(500, 2, [0.5, 0.1, 1], 8)
+    const store = createActivationStore({ states }, { maxTokens: 300 })
+    let calls = 0
+    const counting: MIEstimator = { name: 'c', settings: { kind: 'counting' }, estimate: () => ++calls }
+    const a = createMiSpanScorer({ store, estimator: counting })
+    const b = createMiSpanScorer({ store, estimator: counting })
+    expect(a.score(0, 2)).toBe(1)
+    expect(b.score(0, 2)).toBe(1) // served from the store's cache
+    expect([a.evaluations, b.evaluations, calls]).toEqual([1, 0, 1])
+    const c = createMiSpanScorer({ store, estimator: { ...counting, settings: { kind: 'counting', k: 2 } } })
+    expect(c.score(0, 2)).toBe(2)
+    const other = createMiSpanScorer({ store: createActivationStore({ states }, { maxTokens: 300 }), estimator: counting })
+    expect(other.score(0, 2)).toBe(3)
+  })
+})
