@@ -56,10 +56,22 @@ export function randomConfig(o: RandomCheckpointOptions): Record<string, unknown
   }
 }
 
-/** Role of a tensor for its initial scale: norms near 1, biases small, matrices ~ U(±√(3/fan_in)). */
+/**
+ * Values of one tensor, from its own stream (seed and name) so the order of generation does not
+ * matter: norms near 1, biases small, matrices ~ U(±√(3/fan_in)), embeddings ~ U(±1). The bulk
+ * draws use xorshift32 seeded from the core Rng, fast enough for multi-GB checkpoints.
+ */
 function fill(name: string, shape: readonly number[], a: ArchConfig, seed: number): Float32Array {
-  const rng = createRng(seed).fork(name)
-  const n = shape.reduce((x, y) => x * y, 1)
+  let x = createRng(seed).fork(name).nextInt(0x7fffffff) + 1
+  const rng = {
+    next(): number {
+      x ^= x << 13
+      x ^= x >>> 17
+      x ^= x << 5
+      return (x >>> 0) / 4294967296
+    },
+  }
+  const n = shape.reduce((p, q) => p * q, 1)
   const out = new Float32Array(n)
   const isNorm = /(norm|ln_\w+|ln_f)\.weight$/.test(name)
   if (isNorm) {
@@ -94,7 +106,7 @@ export async function generateRandomCheckpoint(dir: string, options: RandomCheck
   const a = parseArchitecture(config)
   const shapes = new Map([...globalTensorShapes(a)])
   for (let i = 0; i < a.numBlocks; i++) for (const [k, v] of blockTensorShapes(a, i)) shapes.set(k, v)
-  const tensors: TensorSource[] = [...shapes].map(([name, shape]) => ({ name, dtype, shape, data: () => encodeFloats(dtype, fill(name, shape, a, seed)) }))
+  const tensors: TensorSource[] = [...shapes].map(([name, shape]) => ({ name, dtype, shape, data: () => (dtype === 'F32' ? new Uint8Array(fill(name, shape, a, seed).buffer) : encodeFloats(dtype, fill(name, shape, a, seed))) }))
   mkdirSync(dirname(out), { recursive: true })
   const tmp = mkdtempSync(join(dirname(out), `.${basename(out)}.tmp-`))
   chmodSync(tmp, 0o755)
