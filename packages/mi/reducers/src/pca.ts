@@ -55,6 +55,8 @@ export interface PcaFit {
   readonly effectiveRank: number
   /** The method that was used after resolving `auto`. */
   readonly method: Exclude<PcaMethod, 'auto'>
+  /** How XᵀX was applied: through the formed d×d cross-product or through the data (Gram, large-d randomized). */
+  readonly operator: 'data' | 'covariance'
 }
 
 /**
@@ -66,9 +68,18 @@ export function fitPca(
   data: Float64Array,
   m: number,
   d: number,
-  options: { rank: number; center?: boolean; method?: PcaMethod; seed?: number; powerIterations?: number; oversample?: number },
+  options: {
+    rank: number
+    center?: boolean
+    method?: PcaMethod
+    seed?: number
+    powerIterations?: number
+    oversample?: number
+    /** How the randomized method applies XᵀX; `auto` (default) picks the cheaper. */
+    operator?: 'auto' | 'data' | 'covariance'
+  },
 ): PcaFit {
-  const { rank, center = true, method = 'auto', seed = 0, powerIterations = 6, oversample = 16 } = options
+  const { rank, center = true, method = 'auto', seed = 0, powerIterations = 6, oversample = 16, operator: op = 'auto' } = options
   const x = Float64Array.from(data)
   const mean = new Float64Array(d)
   if (center) {
@@ -84,6 +95,7 @@ export function fitPca(
     method !== 'auto' ? method : d <= PCA_FULL_EVD_MAX ? 'covariance' : m <= PCA_FULL_EVD_MAX && m < d ? 'gram' : 'randomized'
   let components: Float64Array
   let variances: Float64Array
+  let operator: 'data' | 'covariance' = chosen === 'gram' ? 'data' : 'covariance'
   if (chosen === 'covariance') {
     const c = symmetrizeFromUpper(d, gramUpper(m, d, transpose(m, d, x), new Float64Array(d * d)))
     const e = symmetricEigen(d, c, rank)
@@ -101,7 +113,8 @@ export function fitPca(
     }
     variances = e.values.map((v) => Math.max(0, v) / denom)
   } else {
-    const r = randomizedSubspace(x, m, d, rank, seed, powerIterations, oversample)
+    const r = randomizedSubspace(x, m, d, rank, seed, powerIterations, oversample, op)
+    operator = r.operator
     components = r.vectors
     variances = r.values.map((v) => Math.max(0, v) / denom)
   }
@@ -123,6 +136,7 @@ export function fitPca(
     explained: total > 0 ? sum / total : 0,
     effectiveRank: eff,
     method: chosen,
+    operator,
   }
 }
 
@@ -145,9 +159,11 @@ function symmetricEigen(n: number, a: Float64Array, rank: number): { values: Flo
 }
 
 /**
- * Randomized subspace iteration on the centred data X (m×d): Q ⊂ ℝ^d spanned by l = r + oversample
- * seeded Gaussian directions, refined by `q` passes Q ← orth(Xᵀ orth(X Q)), then Rayleigh–Ritz on
- * QᵀXᵀXQ (l×l, ml-matrix EVD).
+ * Randomized subspace iteration on the centred data X (m×d): W ⊂ ℝ^d spanned by l = r + oversample
+ * seeded Gaussian directions, refined by `q` passes W ← orth(XᵀX W), then Rayleigh–Ritz on
+ * W XᵀX Wᵀ (l×l, ml-matrix EVD). XᵀX is applied either through the data (X then Xᵀ, 2·m·d·l per pass)
+ * or, when cheaper overall (d < 2(2q+1)·l), through the formed d×d cross-product (m·d²/2 once, then
+ * d²·l per pass); both span the same subspace (XᵀX)^q Ω.
  */
 function randomizedSubspace(
   x: Float64Array,
@@ -157,23 +173,42 @@ function randomizedSubspace(
   seed: number,
   q: number,
   oversample: number,
-): { values: Float64Array; vectors: Float64Array } {
+  op: 'auto' | 'data' | 'covariance',
+): { values: Float64Array; vectors: Float64Array; operator: 'data' | 'covariance' } {
   const l = Math.min(d, rank + oversample)
   const xt = transpose(m, d, x)
   const rng = createRng(seed)
   let w: Float64Array = new Float64Array(l * d) // rows: directions in ℝ^d
   for (let i = 0; i < w.length; i++) w[i] = rng.normal()
   orthonormalizeRows(l, d, w)
-  const yt = new Float64Array(l * m) // rows: X·w_c in ℝ^m
-  for (let it = 0; it < q; it++) {
-    gemmABt(l, m, d, w, x, yt)
-    orthonormalizeRows(l, m, yt)
-    w = gemmABt(l, d, m, yt, xt, w)
-    orthonormalizeRows(l, d, w)
+  const operator = op !== 'auto' ? op : d < 2 * (2 * q + 1) * l ? 'covariance' : 'data'
+  let g: Float64Array
+  if (operator === 'covariance') {
+    const c = symmetrizeFromUpper(d, gramUpper(m, d, xt, new Float64Array(d * d)))
+    let t: Float64Array = new Float64Array(l * d)
+    for (let it = 0; it < q; it++) {
+      t = gemmABt(l, d, d, w, c, t) // rows of W·C (C symmetric)
+      const tmp = w
+      w = t
+      t = tmp
+      orthonormalizeRows(l, d, w)
+    }
+    t = gemmABt(l, d, d, w, c, t)
+    g = gemmABt(l, l, d, t, w, new Float64Array(l * l))
+    // exact symmetry for the eigensolver
+    for (let a = 0; a < l; a++) for (let b = a + 1; b < l; b++) g[a * l + b] = g[b * l + a] = 0.5 * (g[a * l + b]! + g[b * l + a]!)
+  } else {
+    const yt = new Float64Array(l * m) // rows: X·w_c in ℝ^m
+    for (let it = 0; it < q; it++) {
+      gemmABt(l, m, d, w, x, yt)
+      orthonormalizeRows(l, m, yt)
+      w = gemmABt(l, d, m, yt, xt, w)
+      orthonormalizeRows(l, d, w)
+    }
+    // Rayleigh–Ritz: B = X Wᵀ (rows of bt = columns of B), G = BᵀB = W XᵀX Wᵀ
+    const bt = gemmABt(l, m, d, w, x, yt)
+    g = symmetrizeFromUpper(l, gramUpper(m, l, bt, new Float64Array(l * l)))
   }
-  // Rayleigh–Ritz: B = X Wᵀ (rows of bt = columns of B), G = BᵀB = W XᵀX Wᵀ
-  const bt = gemmABt(l, m, d, w, x, yt)
-  const g = symmetrizeFromUpper(l, gramUpper(m, l, bt, new Float64Array(l * l)))
   const e = symmetricEigen(l, g, rank)
   // components = Vᵀ W (rank×d)
   const vectors = new Float64Array(rank * d)
@@ -185,7 +220,7 @@ function randomizedSubspace(
       const or = r * d
       for (let k = 0; k < d; k++) vectors[or + k] = vectors[or + k]! + v * w[oc + k]!
     }
-  return { values: e.values, vectors }
+  return { values: e.values, vectors, operator }
 }
 
 /** Projects the rows of a float32 Matrix on a fitted basis: (x − mean)·componentsᵀ, returned as float32. */

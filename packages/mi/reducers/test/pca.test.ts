@@ -86,6 +86,29 @@ describe('PCA against numpy eigh/SVD goldens (scripts/goldens/reducers.py)', () 
   }
 })
 
+describe('randomized PCA through the data operator (d ≥ 2(2q+1)·l)', () => {
+  it('joint-n40-d120-r6 with q = 4, no oversampling: explained, subspace and directions match numpy', () => {
+    const c = fixture.cases.find((k) => k.name === 'joint-n40-d120-r6')!
+    const pooled = Float64Array.from([...c.x, ...c.y])
+    const f = fitPca(pooled, 2 * c.n, c.dx, { rank: c.rank, method: 'randomized', powerIterations: 4, oversample: 0, seed: 9 })
+    expect(f.operator).toBe('data')
+    expect(Math.abs(f.explained - c.explained!)).toBeLessThanOrEqual(TOL_GOLDEN_ABS)
+    // 4 iterations without oversampling: close to, not at, convergence
+    expect(subspaceGap(c.rank, c.dx, f.components, c.components!)).toBeLessThanOrEqual(1e-6)
+    // the covariance operator computes the same (XᵀX)^q Ω subspace, so it agrees to rounding
+    const g = fitPca(pooled, 2 * c.n, c.dx, { rank: c.rank, method: 'randomized', powerIterations: 4, oversample: 0, seed: 9, operator: 'covariance' })
+    expect(g.operator).toBe('covariance')
+    expect(subspaceGap(c.rank, c.dx, g.components, f.components)).toBeLessThanOrEqual(1e-12)
+    // with the default 6 iterations and oversampling 16 the data operator converges
+    const h = fitPca(pooled, 2 * c.n, c.dx, { rank: c.rank, method: 'randomized', seed: 9, operator: 'data' })
+    expect(h.operator).toBe('data')
+    expect(subspaceGap(c.rank, c.dx, h.components, c.components!)).toBeLessThanOrEqual(1e-9)
+    let worst = 0
+    for (let i = 0; i < h.components.length; i++) worst = Math.max(worst, Math.abs(h.components[i]! - c.components![i]!))
+    expect(worst).toBeLessThanOrEqual(1e-7)
+  })
+})
+
 describe('PCA behaviour', () => {
   it('auto picks covariance for d ≤ 256, Gram for few rows, randomized otherwise', () => {
     const data = (m: number, d: number): Float64Array => {
