@@ -95,7 +95,19 @@ for (const name of ['gpt2-kjv', 'llama-kjv']) {
     row.onnxHiddenForwardMs = median(fh)
     await onnx.dispose()
     const tf = await loadHfModel(dir, { backend: 'wasm' })
-    await tf.forward(batch)
+    // Agreement of the two engines on this batch (max |a-b| / max |b|, b = TF.js).
+    const on = await loadOnnxModel(dir, { ort: async () => ort, executionProviders: ['cpu'] })
+    const a = await on.forward(batch, { hiddenStates: true })
+    const b = await tf.forward(batch, { hiddenStates: true })
+    const rel = (x: Float32Array, y: Float32Array) => {
+      let n = 0
+      let d = 1e-30
+      for (let k = 0; k < x.length; k++) (n = Math.max(n, Math.abs(x[k]! - y[k]!))), (d = Math.max(d, Math.abs(y[k]!)))
+      return n / d
+    }
+    row.onnxVsTfjsLogitsRel = rel(a.logits!.data, b.logits!.data)
+    row.onnxVsTfjsHiddenRelMax = Math.max(...a.hiddenStates!.map((h, i) => rel(h.data, b.hiddenStates![i]!.data)))
+    await on.dispose()
     const ft: number[] = []
     for (let r = 0; r < RT; r++) {
       const t = performance.now()
@@ -115,14 +127,14 @@ for (const name of ['gpt2-kjv', 'llama-kjv']) {
 
 const fmt = (x: unknown, d = 1) => (typeof x === 'number' ? x.toFixed(d) : String(x ?? '-'))
 console.log(`\nONNX adapter bench, batch ${B}x${S}, median of ${R} interleaved repeats (TF.js: ${RT})`)
-console.log('model      | plain ORT ms | +h_0..h_T ms | ratio | adapter fwd ms | ONNX tok/s | TF.js tok/s | ONNX/TF.js')
+console.log('model      | plain ORT ms | +h_0..h_T ms | ratio | adapter fwd ms | ONNX tok/s | TF.js tok/s | ONNX/TF.js | rel diff logits / h')
 for (const r of results) {
   if (r.error !== undefined) {
     console.log(`${String(r.model).padEnd(10)} | error: ${r.error}`)
     continue
   }
   console.log(
-    `${String(r.model).padEnd(10)} | ${fmt(r.plainMs).padStart(12)} | ${fmt(r.hiddenMs).padStart(12)} | ${fmt(r.overhead, 3).padStart(5)} | ${fmt(r.onnxForwardMs).padStart(14)} | ${fmt(r.onnxTokensPerS, 0).padStart(10)} | ${fmt(r.tfjsTokensPerS, 0).padStart(11)} | ${fmt(r.onnxOverTfjs, 1).padStart(10)}`,
+    `${String(r.model).padEnd(10)} | ${fmt(r.plainMs).padStart(12)} | ${fmt(r.hiddenMs).padStart(12)} | ${fmt(r.overhead, 3).padStart(5)} | ${fmt(r.onnxForwardMs).padStart(14)} | ${fmt(r.onnxTokensPerS, 0).padStart(10)} | ${fmt(r.tfjsTokensPerS, 0).padStart(11)} | ${fmt(r.onnxOverTfjs, 1).padStart(10)} | ${(r.onnxVsTfjsLogitsRel as number).toExponential(1)} / ${(r.onnxVsTfjsHiddenRelMax as number).toExponential(1)}`,
   )
 }
 mkdirSync(join(here, 'results'), { recursive: true })
