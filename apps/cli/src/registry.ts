@@ -1,4 +1,6 @@
 import type { CommandSpec } from './command.js'
+import { compareCommand } from './commands/compare.js'
+import { demoCommand } from './commands/demo.js'
 import { evalCommand } from './commands/eval.js'
 import { inspectCommand } from './commands/inspect.js'
 import { pruneCommand } from './commands/prune.js'
@@ -16,6 +18,8 @@ export const commands = Object.freeze({
   select: selectCommand,
   prune: pruneCommand,
   eval: evalCommand,
+  compare: compareCommand,
   report: reportCommand,
+  demo: demoCommand,
 } satisfies Record<string, CommandSpec>)
 export type CommandName = keyof typeof commands

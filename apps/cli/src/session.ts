@@ -120,7 +120,8 @@ export interface Session {
   miScorer(spec: string, s?: number): Promise<MemoisedSpanScorer>
   scorerFor(input: SelectorInput, s?: number): Promise<SpanScorer | undefined>
   objective(s?: number): (removed: readonly number[]) => Promise<number>
-  select(name: SelectorName, n: number, s?: number): Promise<Selection>
+  /** Runs a selector at budget n on subset s; MI selectors use `estimator` (default: the first --estimator). */
+  select(name: SelectorName, n: number, s?: number, estimator?: string): Promise<Selection>
   readonly reducer: Reducer | undefined
   /** Forward/nll calls (batches) made so far. */
   readonly calls: number
@@ -200,10 +201,10 @@ export async function openSession(ctx: CommandContext, modelPath: string, settin
           return sum / tokens
         }
       },
-      async select(name, n, s = 0) {
+      async select(name, n, s = 0, estimator) {
         const entry = selectorRegistry[name]
         const selector = entry.create({ seed: settings.seed, fbsK: settings.fbsK })
-        const scorer = await session.scorerFor(entry.input, s)
+        const scorer = entry.input === 'mi' && estimator !== undefined ? await session.miScorer(estimator, s) : await session.scorerFor(entry.input, s)
         let context: SelectionContext = { numBlocks: T }
         if (scorer) context = { ...context, scorer }
         if (entry.input === 'objective') {
