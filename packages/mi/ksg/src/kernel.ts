@@ -188,3 +188,195 @@ export function ksgRowsKernel(
     }
   }
 }
+
+/**
+ * The low-dimensional KSG kernel: the same counts as {@link ksgRowsKernel}, found by a sort-and-sweep search
+ * instead of brute force. SELF-CONTAINED for the same reason (it also runs as worker source text).
+ *
+ * `ox` lists the rows sorted by x's first coordinate and `rx` is its inverse (rank of each row); `oy`/`ry`
+ * likewise for y. Because every within-variable distance is ≥ |Δ first coordinate| (exactly, in floating
+ * point, for both norms), the joint k-NN search walks outward from row i along `ox` and closes a side once
+ * its |Δx₀| exceeds the current k-th distance; the marginal counts walk `ox` (resp. `oy`) only within the
+ * final radius. Neighbours are kept in (distance, index) order, so ties resolve exactly as in the brute
+ * force kernel. Fast when dx + dy is small (a few dimensions); in high dimensions the window covers
+ * almost every row and brute force is faster.
+ *
+ * Scratch: bd, bx, by (Float64Array) and bi (Int32Array), each of length ≥ kmax; rad of length ≥ ks.length.
+ */
+export function ksgSweepKernel(
+  x: Float64Array,
+  dx: number,
+  y: Float64Array,
+  dy: number,
+  n: number,
+  ks: Int32Array,
+  variant: number,
+  euclidean: number,
+  seq: Int32Array | null,
+  pos: Int32Array | null,
+  w: number,
+  r0: number,
+  r1: number,
+  out: Int32Array,
+  ox: Int32Array,
+  rx: Int32Array,
+  oy: Int32Array,
+  ry: Int32Array,
+  bd: Float64Array,
+  bx: Float64Array,
+  by: Float64Array,
+  bi: Int32Array,
+  rad: Float64Array,
+): void {
+  const nk = ks.length
+  const kmax = ks[nk - 1]!
+  const useTheiler = w > 0 && seq !== null && pos !== null
+  for (let i = r0; i < r1; i++) {
+    for (let t = 0; t < kmax; t++) {
+      bd[t] = Infinity
+      bx[t] = 0
+      by[t] = 0
+      bi[t] = n
+    }
+    let bound = Infinity
+    const xi = i * dx
+    const yi = i * dy
+    const x0 = x[xi]!
+    const y0 = y[yi]!
+    const si = useTheiler ? seq![i]! : 0
+    const pi = useTheiler ? pos![i]! : 0
+    // ---- joint k-NN: walk outward along ox, nearer side first
+    let up = rx[i]! + 1
+    let dn = rx[i]! - 1
+    let upOpen = up < n
+    let dnOpen = dn >= 0
+    while (upOpen || dnOpen) {
+      let j = 0
+      let gap = 0
+      if (upOpen && dnOpen) {
+        const gu = Math.abs(x[ox[up]! * dx]! - x0)
+        const gd = Math.abs(x[ox[dn]! * dx]! - x0)
+        if (gu <= gd) {
+          j = ox[up]!
+          gap = gu
+        } else {
+          j = ox[dn]!
+          gap = gd
+        }
+      } else if (upOpen) {
+        j = ox[up]!
+        gap = Math.abs(x[j * dx]! - x0)
+      } else {
+        j = ox[dn]!
+        gap = Math.abs(x[j * dx]! - x0)
+      }
+      const isUp = upOpen && j === ox[up]!
+      if (gap > bound) {
+        if (isUp) upOpen = false
+        else dnOpen = false
+        continue
+      }
+      if (isUp) {
+        up++
+        upOpen = up < n
+      } else {
+        dn--
+        dnOpen = dn >= 0
+      }
+      if (useTheiler && seq![j] === si && Math.abs(pos![j]! - pi) <= w) continue
+      let a = 0
+      let b = 0
+      const xj = j * dx
+      const yj = j * dy
+      if (euclidean === 0) {
+        for (let c = 0; c < dx; c++) {
+          const v = Math.abs(x[xi + c]! - x[xj + c]!)
+          if (v > a) a = v
+        }
+        for (let c = 0; c < dy; c++) {
+          const v = Math.abs(y[yi + c]! - y[yj + c]!)
+          if (v > b) b = v
+        }
+      } else {
+        for (let c = 0; c < dx; c++) {
+          const v = x[xi + c]! - x[xj + c]!
+          a += v * v
+        }
+        for (let c = 0; c < dy; c++) {
+          const v = y[yi + c]! - y[yj + c]!
+          b += v * v
+        }
+        a = Math.sqrt(a)
+        b = Math.sqrt(b)
+      }
+      const d = a > b ? a : b
+      if (d < bound || (d === bound && j < bi[kmax - 1]!)) {
+        let t = kmax - 1
+        while (t > 0 && (bd[t - 1]! > d || (bd[t - 1]! === d && bi[t - 1]! > j))) {
+          bd[t] = bd[t - 1]!
+          bx[t] = bx[t - 1]!
+          by[t] = by[t - 1]!
+          bi[t] = bi[t - 1]!
+          t--
+        }
+        bd[t] = d
+        bx[t] = a
+        by[t] = b
+        bi[t] = j
+        bound = bd[kmax - 1]!
+      }
+    }
+    // ---- marginal counts: radii per k (non-decreasing in k), one outward walk per variable
+    for (let q = 0; q < nk; q++) {
+      out[(i * nk + q) * 2] = 0
+      out[(i * nk + q) * 2 + 1] = 0
+    }
+    for (let side = 0; side < 2; side++) {
+      const isX = side === 0
+      const v = isX ? x : y
+      const dv = isX ? dx : dy
+      const o = isX ? ox : oy
+      const vi = isX ? xi : yi
+      const v0 = isX ? x0 : y0
+      const rank = isX ? rx[i]! : ry[i]!
+      // radius per k (variant 1: ε_k, variant 2: ε_x,k or ε_y,k); non-decreasing in k, so the walk uses the last
+      for (let q = 0; q < nk; q++) {
+        const k = ks[q]!
+        if (variant === 1) rad[q] = bd[k - 1]!
+        else {
+          let r = 0
+          for (let t = 0; t < k; t++) {
+            const m = isX ? bx[t]! : by[t]!
+            if (m > r) r = m
+          }
+          rad[q] = r
+        }
+      }
+      const rmax = rad[nk - 1]!
+      for (let dir = -1; dir <= 1; dir += 2) {
+        for (let m = rank + dir; m >= 0 && m < n; m += dir) {
+          const j = o[m]!
+          const vj = j * dv
+          if (Math.abs(v[vj]! - v0) > rmax) break
+          if (useTheiler && seq![j] === si && Math.abs(pos![j]! - pi) <= w) continue
+          let a = 0
+          if (euclidean === 0) {
+            for (let c = 0; c < dv; c++) {
+              const u = Math.abs(v[vi + c]! - v[vj + c]!)
+              if (u > a) a = u
+            }
+          } else {
+            for (let c = 0; c < dv; c++) {
+              const u = v[vi + c]! - v[vj + c]!
+              a += u * u
+            }
+            a = Math.sqrt(a)
+          }
+          for (let q = 0; q < nk; q++) {
+            if (variant === 1 ? a < rad[q]! : a <= rad[q]!) out[(i * nk + q) * 2 + side]++
+          }
+        }
+      }
+    }
+  }
+}

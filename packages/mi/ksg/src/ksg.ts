@@ -35,7 +35,16 @@ export interface KsgOptions {
   readonly threads?: number
   /** Norm within x and within y; the joint norm is always the max of the two. Default 'max'. */
   readonly withinNorm?: 'max' | 'euclidean'
+  /**
+   * Neighbour search; every choice gives the same counts, so the value never depends on it. 'brute': exact
+   * brute force with early exit (any dimension); 'sweep': exact sort-and-sweep along the first coordinate
+   * (fast for a few dimensions); 'auto' (default): 'sweep' when dx + dy ≤ {@link SWEEP_MAX_DIMS}, else 'brute'.
+   */
+  readonly search?: 'auto' | 'brute' | 'sweep'
 }
+
+/** Largest dx + dy for which `search: 'auto'` picks the sort-and-sweep search. */
+export const SWEEP_MAX_DIMS = 4
 
 /** The tagged, serialisable configuration of a KSG estimator (no thread count: results never depend on it). */
 export interface KsgSettings {
@@ -105,6 +114,7 @@ export function createKsgEstimator(options: KsgOptions = {}): KsgEstimator {
     theiler = 0,
     threads = defaultThreads(),
     withinNorm = 'max',
+    search = 'auto',
   } = options
   if (variant !== 1 && variant !== 2) throw configError(`variant must be 1 or 2, got ${String(variant)}`)
   checkK(k, 'k')
@@ -115,6 +125,9 @@ export function createKsgEstimator(options: KsgOptions = {}): KsgEstimator {
   if (!Number.isInteger(threads) || threads < 1) throw configError(`threads must be an integer ≥ 1, got ${threads}`)
   if (withinNorm !== 'max' && withinNorm !== 'euclidean') {
     throw configError(`withinNorm must be 'max' or 'euclidean', got ${String(withinNorm)}`)
+  }
+  if (search !== 'auto' && search !== 'brute' && search !== 'sweep') {
+    throw configError(`search must be 'auto', 'brute' or 'sweep', got ${String(search)}`)
   }
   const settings: KsgSettings = Object.freeze({ kind: 'ksg', variant, k, jitter, seed, standardize, theiler, withinNorm })
 
@@ -185,6 +198,7 @@ export function createKsgEstimator(options: KsgOptions = {}): KsgEstimator {
         seq,
         pos,
         w: theiler,
+        search: search === 'auto' ? (x.cols + y.cols <= SWEEP_MAX_DIMS ? 'sweep' : 'brute') : search,
       },
       threads,
     )

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads'
 import { PruneError } from '@mi-prun/core'
-import { ksgRowsKernel } from './kernel.js'
+import { ksgRowsKernel, ksgSweepKernel } from './kernel.js'
 
 const P = '[@mi-prun/mi-ksg]'
 
@@ -19,6 +19,8 @@ export interface CountJob {
   readonly seq: Int32Array | null
   readonly pos: Int32Array | null
   readonly w: number
+  /** 'brute' (exact brute force, any dimension) or 'sweep' (exact sort-and-sweep, few dimensions). */
+  readonly search: 'brute' | 'sweep'
 }
 
 /** Default thread count: min(2, available cores). */
@@ -50,7 +52,8 @@ const WORKER_SOURCE = `
 'use strict'
 const { parentPort, workerData } = require('node:worker_threads')
 const __name = (f) => f
-const kernel = (${ksgRowsKernel.toString()})
+const brute = (${ksgRowsKernel.toString()})
+const sweep = (${ksgSweepKernel.toString()})
 parentPort.on('message', (job) => {
   const { ctrl, slot, chunk, port } = job
   try {
@@ -60,11 +63,19 @@ parentPort.on('message', (job) => {
     const bd = new Float64Array(kmax)
     const bx = new Float64Array(kmax)
     const by = new Float64Array(kmax)
+    const bi = new Int32Array(kmax)
+    const rad = new Float64Array(job.ks.length)
     for (;;) {
       const r0 = Atomics.add(ctrl, 0, 1) * chunk
       if (r0 >= job.n) break
-      kernel(job.x, job.dx, job.y, job.dy, job.n, job.ks, job.variant, job.euclidean, job.seq, job.pos, job.w,
-        r0, Math.min(job.n, r0 + chunk), job.out, xs, ys, bd, bx, by)
+      const r1 = Math.min(job.n, r0 + chunk)
+      if (job.search === 'sweep') {
+        sweep(job.x, job.dx, job.y, job.dy, job.n, job.ks, job.variant, job.euclidean, job.seq, job.pos, job.w,
+          r0, r1, job.out, job.ox, job.rx, job.oy, job.ry, bd, bx, by, bi, rad)
+      } else {
+        brute(job.x, job.dx, job.y, job.dy, job.n, job.ks, job.variant, job.euclidean, job.seq, job.pos, job.w,
+          r0, r1, job.out, xs, ys, bd, bx, by)
+      }
     }
     Atomics.store(ctrl, 1 + slot, 1)
   } catch (e) {
@@ -113,6 +124,20 @@ function helpers(count: number): PoolWorker[] {
   return out
 }
 
+/** Rows sorted by their first coordinate (ties by row index): the sweep order. */
+function sortedBy(a: Float64Array, d: number, n: number, shared: boolean): Int32Array {
+  const o = allocI32(n, shared)
+  for (let i = 0; i < n; i++) o[i] = i
+  o.sort((p, q) => a[p * d]! - a[q * d]! || p - q)
+  return o
+}
+
+function inverse(o: Int32Array, shared: boolean): Int32Array {
+  const r = allocI32(o.length, shared)
+  for (let m = 0; m < o.length; m++) r[o[m]!] = m
+  return r
+}
+
 /**
  * Terminates the persistent worker pool (it is re-created on the next multi-threaded estimate). Workers
  * never keep a process alive, so calling this is optional.
@@ -134,14 +159,25 @@ export function neighbourCounts(job: CountJob, threads: number): Int32Array {
   const kmax = ks[nk - 1]!
   const useWorkers = threads > 1 && n >= 64
   const out = allocI32(n * nk * 2, useWorkers)
-  const xs = new Float64Array(n)
-  const ys = new Float64Array(n)
+  const sweep = job.search === 'sweep'
+  const xs = new Float64Array(sweep ? 0 : n)
+  const ys = new Float64Array(sweep ? 0 : n)
   const bd = new Float64Array(kmax)
   const bx = new Float64Array(kmax)
   const by = new Float64Array(kmax)
-  const run = (r0: number, r1: number): void =>
-    ksgRowsKernel(job.x, job.dx, job.y, job.dy, n, ks, job.variant, job.euclidean, job.seq, job.pos, job.w, r0, r1, out, xs, ys, bd, bx, by)
+  const bi = new Int32Array(kmax)
+  const rad = new Float64Array(nk)
   const team = useWorkers ? helpers(threads - 1) : []
+  const shareOrders = team.length > 0
+  const ox = sweep ? sortedBy(job.x, job.dx, n, shareOrders) : allocI32(0, false)
+  const oy = sweep ? sortedBy(job.y, job.dy, n, shareOrders) : allocI32(0, false)
+  const rx = sweep ? inverse(ox, shareOrders) : ox
+  const ry = sweep ? inverse(oy, shareOrders) : oy
+  const run = sweep
+    ? (r0: number, r1: number): void =>
+        ksgSweepKernel(job.x, job.dx, job.y, job.dy, n, ks, job.variant, job.euclidean, job.seq, job.pos, job.w, r0, r1, out, ox, rx, oy, ry, bd, bx, by, bi, rad)
+    : (r0: number, r1: number): void =>
+        ksgRowsKernel(job.x, job.dx, job.y, job.dy, n, ks, job.variant, job.euclidean, job.seq, job.pos, job.w, r0, r1, out, xs, ys, bd, bx, by)
   if (team.length === 0) {
     run(0, n)
     return out
@@ -162,6 +198,11 @@ export function neighbourCounts(job: CountJob, threads: number): Int32Array {
     seq: toShared(job.seq),
     pos: toShared(job.pos),
     w: job.w,
+    search: job.search,
+    ox,
+    rx,
+    oy,
+    ry,
     out,
     ctrl,
     chunk,

@@ -35,6 +35,7 @@ describe('settings and validation', () => {
       { threads: 0 },
       { withinNorm: 'l1' as 'max' },
       { seed: Number.POSITIVE_INFINITY },
+      { search: 'kd' as 'brute' },
     ]
     for (const o of bad) expect(code(() => createKsgEstimator(o)), JSON.stringify(o)).toBe('INVALID_CONFIG')
   })

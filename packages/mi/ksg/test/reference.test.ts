@@ -35,10 +35,22 @@ describe('ksg equals the plain reference exactly (jitter 0)', () => {
   const continuous = mixed(5, 200, 0)
   // values on a 0.25 grid: many tied distances, so the (distance, index) order and strict/non-strict counts matter
   const tied = mixed(6, 200, 0.25)
+  // 1+1 on a coarse grid: the low-dimensional case the sweep search is chosen for, with heavy ties
+  const low = (() => {
+    const rng = createRng(7)
+    const xs = new Float32Array(200)
+    const ys = new Float32Array(200)
+    for (let i = 0; i < 200; i++) {
+      xs[i] = Math.round(rng.normal() * 8) / 8
+      ys[i] = Math.round((0.7 * xs[i]! + 0.7 * rng.normal()) * 8) / 8
+    }
+    return { x: matrix(200, 1, xs), y: matrix(200, 1, ys) }
+  })()
   const t = tags(200, 20)
   for (const [label, data] of [
     ['continuous', continuous],
     ['tied', tied],
+    ['1+1 tied', low],
   ] as const) {
     for (const variant of [1, 2] as const) {
       for (const withinNorm of ['max', 'euclidean'] as const) {
@@ -46,10 +58,12 @@ describe('ksg equals the plain reference exactly (jitter 0)', () => {
           it(`${label}, KSG-${variant}, ${withinNorm}, theiler=${theiler}, k = 1, 3, 7`, () => {
             for (const k of [1, 3, 7]) {
               for (const standardize of [true, false]) {
-                const est = createKsgEstimator({ variant, k, jitter: 0, withinNorm, theiler, standardize, threads: 1 })
-                const got = est.estimate(data.x, data.y, { tags: t })
                 const want = referenceKsg(data.x, data.y, { variant, k, standardize, withinNorm, theiler, tags: t })
-                expect(Object.is(got, want), `k=${k} standardize=${standardize}: ${got} vs ${want}`).toBe(true)
+                for (const search of ['brute', 'sweep'] as const) {
+                  const est = createKsgEstimator({ variant, k, jitter: 0, withinNorm, theiler, standardize, threads: 1, search })
+                  const got = est.estimate(data.x, data.y, { tags: t })
+                  expect(Object.is(got, want), `${search} k=${k} standardize=${standardize}: ${got} vs ${want}`).toBe(true)
+                }
               }
             }
           })
@@ -84,15 +98,16 @@ describe('ksg equals the plain reference exactly (jitter 0)', () => {
     }
   })
 
-  it('gives the same bits for 1, 2 and 3 threads (worker pool, jitter on)', () => {
-    const { x, y } = correlatedGaussian(createRng(10), 1000, 3, 0.5)
+  it('gives the same bits for 1, 2 and 3 threads and either search (worker pool, jitter on)', () => {
+    const { x, y } = correlatedGaussian(createRng(10), 1000, 2, 0.5)
     const tg = tags(1000, 50)
     for (const variant of [1, 2] as const) {
-      const runs = [1, 2, 3].map((threads) =>
-        createKsgEstimator({ variant, threads, seed: 3, theiler: 2 }).estimateMany(x, y, [1, 3, 6], { tags: tg }),
+      const runs = [1, 2, 3].flatMap((threads) =>
+        (['brute', 'sweep'] as const).map((search) =>
+          createKsgEstimator({ variant, threads, seed: 3, theiler: 2, search }).estimateMany(x, y, [1, 3, 6], { tags: tg }),
+        ),
       )
-      expect(runs[1]).toEqual(runs[0])
-      expect(runs[2]).toEqual(runs[0])
+      for (const r of runs) expect(r).toEqual(runs[0])
       const locals = [1, 2].map((threads) => createKsgEstimator({ variant, threads, seed: 3 }).estimateLocal(x, y))
       expect(Array.from(locals[1]!)).toEqual(Array.from(locals[0]!))
     }
