@@ -6,6 +6,8 @@ import { PKG, binomial, forEachSubset, prepare, requireObjective } from './commo
 export interface ExactSearchOptions extends CommonSelectorOptions {
   /** Refuse (PruneError 'INVALID_CONFIG') when C(candidates, N) exceeds this. */
   readonly maxCombinations?: number
+  /** Called once before any work with the number of subsets the search will enumerate (C(candidates, N); 0 for the DP). */
+  readonly onPlan?: (plan: { readonly combinations: number; readonly candidates: number; readonly N: number }) => void
 }
 
 /** Options of {@link createExactMiSelector}. */
@@ -95,6 +97,7 @@ export function createExactMiSelector(options: ExactMiOptions = {}): Selector {
       const ev0 = scorer.evaluations
       let best: BlockIndex[] = []
       let bestValue = Number.NEGATIVE_INFINITY
+      options.onPlan?.({ combinations: algorithm === 'dynamic-programming' ? 0 : combinations, candidates: candidates.length, N })
       if (algorithm === 'dynamic-programming') {
         const cand = new Set(candidates)
         ;({ best, value: bestValue } = dpOptimum(scorer, T, N, new Set([...Array(T).keys()].filter((b) => !cand.has(b)))))
@@ -138,6 +141,7 @@ export function createExactPerplexitySelector(options: ExactSearchOptions = {}):
       const objective = requireObjective(context)
       const combinations = binomial(candidates.length, N)
       checkCap(combinations, maxCombinations, candidates.length, N, 'exact perplexity search')
+      options.onPlan?.({ combinations, candidates: candidates.length, N })
       const subsets: BlockIndex[][] = []
       forEachSubset(candidates, N, (s) => subsets.push([...s]))
       let best: BlockIndex[] = []

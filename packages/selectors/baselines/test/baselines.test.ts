@@ -189,7 +189,9 @@ describe('loss-based baselines against brute force (synthetic loss)', () => {
     const T = 8
     const m = lossModel(T, 13)
     const prot = new Set([0])
-    const r = await createExactPerplexitySelector().select({ numBlocks: T, objective: m.objective, protectedBlocks: [0] }, 3)
+    const plans: number[] = []
+    const r = await createExactPerplexitySelector({ onPlan: (p) => plans.push(p.combinations) }).select({ numBlocks: T, objective: m.objective, protectedBlocks: [0] }, 3)
+    expect(plans).toEqual([35])
     let best: number[] = []
     let bestL = Infinity
     for (const s of allSubsets(T, 3, prot)) {

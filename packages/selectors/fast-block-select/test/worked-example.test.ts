@@ -4,8 +4,11 @@ import { tableScorer } from './tables.js'
 
 // The paper's worked example (Llama-2-7B, T = 32, N = 5, method.md §3): P0 = {23,24,26,27,28},
 // A = {20,21,22,25,29}, converging in two iterations to {24..28}. The paper's MI values are not published,
-// so this table is constructed to reproduce its structure. All values are multiples of 1/8, so every sum
-// is exact and the J orders below have no floating-point ties.
+// so this table is constructed to reproduce its structure. What is taken from the paper: P0, A, the pool
+// {20..29}, two iterations, convergence to {24..28}, a second-iteration window containing block 23 (which left
+// P: the reason for the fixed pool, method.md §4a), and "about 48" MI evaluations (here 32 + 11 + 6 = 49).
+// K follows method.md §4b (K = min(⌊ln L⌋ + 5, |C|): 5, 6, 6); the paper's figure does not fit one formula.
+// All values are multiples of 1/8, so every sum is exact and the J orders below have no floating-point ties.
 const e = (n: number): number => n / 8
 function exampleTable(): { singles: number[]; spans: Map<string, number> } {
   const singles = Array.from({ length: 32 }, (_, i) => e(i)) // unimportant blocks: MI ≤ 31/8
@@ -93,5 +96,23 @@ describe('Fast-Block-Select replays the paper’s worked example (T=32, N=5)', (
       [24, 'top-k'],
       [26, 'current'],
     ])
+  })
+})
+
+describe("keep: 'best' vs 'last' when merging windows lowers the span objective", () => {
+  it('returns the best visited set by default and the final P on request', () => {
+    const { singles, spans } = exampleTable()
+    // the merged run [24, 29) now scores far less than the two windows it came from (as DPI-consistent MI would)
+    for (const j of [20, 21, 22, 23, 25]) spans.set(`${j}:5`, e(1))
+    spans.set('24:5', e(2))
+    const best = createFastBlockSelectSelector().select({ numBlocks: 32, scorer: tableScorer(singles, spans) }, 5)
+    const tb = best.trace as FbsTrace
+    expect(tb.final).toEqual([24, 25, 26, 27, 28])
+    expect(tb.finalObjective).toBe(e(2))
+    expect(best.selected).toEqual([23, 24, 26, 27, 28]) // P0, objective 18/8
+    expect(tb.objective).toBe(e(18))
+    const last = createFastBlockSelectSelector({ keep: 'last' }).select({ numBlocks: 32, scorer: tableScorer(singles, spans) }, 5)
+    expect(last.selected).toEqual([24, 25, 26, 27, 28])
+    expect((last.trace as FbsTrace).returned).toBe('last')
   })
 })
