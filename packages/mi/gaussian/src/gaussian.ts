@@ -223,9 +223,16 @@ function standardizedColumns(x: Matrix, y: Matrix, copula: boolean): { columns: 
   let off = 0
   for (const m of [x, y]) {
     const { cols, data } = m
-    for (let i = 0; i < n; i++) {
-      const ri = i * cols
-      for (let j = 0; j < cols; j++) z[(off + j) * n + i] = data[ri + j]!
+    // transpose in 64×64 tiles: the strided writes stay within a few pages
+    for (let i0 = 0; i0 < n; i0 += 64) {
+      const i1 = Math.min(n, i0 + 64)
+      for (let j0 = 0; j0 < cols; j0 += 64) {
+        const j1 = Math.min(cols, j0 + 64)
+        for (let j = j0; j < j1; j++) {
+          const oz = (off + j) * n
+          for (let i = i0; i < i1; i++) z[oz + i] = data[i * cols + j]!
+        }
+      }
     }
     off += cols
   }
