@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ModelAdapter, TokenBatch } from '@mi-prun/core'
 import { relDiff } from '@mi-prun/testkit'
 import { loadHfModel } from '@mi-prun/adapter-tfjs'
-import { loadOnnxModel, type OnnxModelAdapter } from '@mi-prun/adapter-onnx'
+import { discoverBlocks, loadOnnxModel, readModelFile, type OnnxModelAdapter } from '@mi-prun/adapter-onnx'
 
 /** Agreement required between two engines (different kernels and summation order): 1e-3 relative. */
 const TOL_ENGINES_REL = 1e-3
@@ -56,6 +56,19 @@ for (const name of ['gpt2-kjv', 'llama-kjv']) {
       expect(T).toBe(cfg.num_hidden_layers ?? cfg.n_layer)
       expect(onnx.structure.addsPerBlock).toBe(2)
       expect(onnx.info).toMatchObject({ hiddenSize: tfjs.info.hiddenSize, vocabSize: tfjs.info.vocabSize, numBlocks: tfjs.info.numBlocks, format: 'onnx' })
+    })
+
+    it('with every node name erased, the structural fallback finds the same boundaries', async () => {
+      for (const f of ['model.onnx', 'model_no_past.onnx']) {
+        const lf = await readModelFile(join(dir, 'onnx', f))
+        const named = discoverBlocks(lf.model)
+        lf.model.graph!.node.forEach((n, i) => (n.name = `n${i}`))
+        const bare = discoverBlocks(lf.model)
+        expect(named.method).toBe('names')
+        expect(bare.method).toBe('structure')
+        expect(bare.hiddenStates).toEqual(named.hiddenStates)
+        expect(bare.hiddenStates).toHaveLength(T + 1)
+      }
     })
 
     it('ONNX and TF.js give the same hidden states and logits, dense and with blocks skipped', async () => {
