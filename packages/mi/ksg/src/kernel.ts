@@ -9,7 +9,8 @@
  * - variant 1: n_x = #{j ∉ E(i) : ‖x_j − x_i‖ < ε_k(i)} (strict), ε_k = joint distance to the k-th neighbour;
  * - variant 2: n_x = #{j ∉ E(i) : ‖x_j − x_i‖ ≤ ε_x,k(i)}, ε_x,k = max x-distance over the k neighbours.
  *
- * Early exit: a marginal distance that already exceeds the current kmax-th joint distance `bound` in some
+ * Early exit (max norm: coordinates tested in order of the query's |value|, largest first; the exact
+ * distance of a surviving pair is a max, so the order does not change it): a marginal distance that already exceeds the current kmax-th joint distance `bound` in some
  * coordinate (or partial sum) is abandoned and stored as +∞. It exceeds every radius used later (all radii are
  * ≤ the final bound ≤ the bound at that time), so the counts are exact.
  *
@@ -42,6 +43,12 @@ export function ksgRowsKernel(
   const nk = ks.length
   const kmax = ks[nk - 1]!
   const useTheiler = w > 0 && seq !== null && pos !== null
+  // per query, the coordinates ordered by |value| descending (max norm): an extreme coordinate of the
+  // query is the likeliest to exceed the bound, so the early exit comes after fewer coordinates
+  const px = new Int32Array(dx)
+  const qx = new Float64Array(dx)
+  const py = new Int32Array(dy)
+  const qy = new Float64Array(dy)
   for (let i = r0; i < r1; i++) {
     for (let t = 0; t < kmax; t++) {
       bd[t] = Infinity
@@ -53,6 +60,26 @@ export function ksgRowsKernel(
     const yi = i * dy
     const si = useTheiler ? seq![i]! : 0
     const pi = useTheiler ? pos![i]! : 0
+    if (euclidean === 0) {
+      for (let side = 0; side < 2; side++) {
+        const v = side === 0 ? x : y
+        const dv = side === 0 ? dx : dy
+        const off = side === 0 ? xi : yi
+        const pv = side === 0 ? px : py
+        const qv = side === 0 ? qx : qy
+        // insertion sort of the coordinate indices by |v| descending (ties by index)
+        for (let c = 0; c < dv; c++) {
+          const key = Math.abs(v[off + c]!)
+          let t = c
+          while (t > 0 && Math.abs(v[off + pv[t - 1]!]!) < key) {
+            pv[t] = pv[t - 1]!
+            t--
+          }
+          pv[t] = c
+        }
+        for (let c = 0; c < dv; c++) qv[c] = v[off + pv[c]!]!
+      }
+    }
     for (let j = 0; j < n; j++) {
       if (j === i || (useTheiler && seq![j] === si && Math.abs(pos![j]! - pi) <= w)) {
         xs[j] = Infinity
@@ -69,13 +96,11 @@ export function ksgRowsKernel(
         let c = 0
         let out = false
         for (; c + 3 < dx; c += 4) {
-          const o = xi + c
-          const p = xj + c
           if (
-            Math.abs(x[o]! - x[p]!) > bound ||
-            Math.abs(x[o + 1]! - x[p + 1]!) > bound ||
-            Math.abs(x[o + 2]! - x[p + 2]!) > bound ||
-            Math.abs(x[o + 3]! - x[p + 3]!) > bound
+            Math.abs(qx[c]! - x[xj + px[c]!]!) > bound ||
+            Math.abs(qx[c + 1]! - x[xj + px[c + 1]!]!) > bound ||
+            Math.abs(qx[c + 2]! - x[xj + px[c + 2]!]!) > bound ||
+            Math.abs(qx[c + 3]! - x[xj + px[c + 3]!]!) > bound
           ) {
             out = true
             break
@@ -83,7 +108,7 @@ export function ksgRowsKernel(
         }
         if (!out) {
           for (; c < dx; c++) {
-            if (Math.abs(x[xi + c]! - x[xj + c]!) > bound) {
+            if (Math.abs(qx[c]! - x[xj + px[c]!]!) > bound) {
               out = true
               break
             }
@@ -99,13 +124,11 @@ export function ksgRowsKernel(
         c = 0
         out = false
         for (; c + 3 < dy; c += 4) {
-          const o = yi + c
-          const p = yj + c
           if (
-            Math.abs(y[o]! - y[p]!) > bound ||
-            Math.abs(y[o + 1]! - y[p + 1]!) > bound ||
-            Math.abs(y[o + 2]! - y[p + 2]!) > bound ||
-            Math.abs(y[o + 3]! - y[p + 3]!) > bound
+            Math.abs(qy[c]! - y[yj + py[c]!]!) > bound ||
+            Math.abs(qy[c + 1]! - y[yj + py[c + 1]!]!) > bound ||
+            Math.abs(qy[c + 2]! - y[yj + py[c + 2]!]!) > bound ||
+            Math.abs(qy[c + 3]! - y[yj + py[c + 3]!]!) > bound
           ) {
             out = true
             break
@@ -113,7 +136,7 @@ export function ksgRowsKernel(
         }
         if (!out) {
           for (; c < dy; c++) {
-            if (Math.abs(y[yi + c]! - y[yj + c]!) > bound) {
+            if (Math.abs(qy[c]! - y[yj + py[c]!]!) > bound) {
               out = true
               break
             }

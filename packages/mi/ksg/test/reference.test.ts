@@ -46,11 +46,23 @@ describe('ksg equals the plain reference exactly (jitter 0)', () => {
     }
     return { x: matrix(200, 1, xs), y: matrix(200, 1, ys) }
   })()
+  // 9+6 dims (the brute-force kernel's 4-coordinate blocks and their tails), partly tied (0.5 grid on x)
+  const wide = (() => {
+    const rng = createRng(8)
+    const xs = new Float32Array(200 * 9)
+    const ys = new Float32Array(200 * 6)
+    for (let i = 0; i < 200; i++) {
+      for (let c = 0; c < 9; c++) xs[i * 9 + c] = Math.round(rng.normal() * 2) / 2
+      for (let c = 0; c < 6; c++) ys[i * 6 + c] = 0.6 * xs[i * 9 + c]! + 0.8 * rng.normal()
+    }
+    return { x: matrix(200, 9, xs), y: matrix(200, 6, ys) }
+  })()
   const t = tags(200, 20)
   for (const [label, data] of [
     ['continuous', continuous],
     ['tied', tied],
     ['1+1 tied', low],
+    ['9+6 wide', wide],
   ] as const) {
     for (const variant of [1, 2] as const) {
       for (const withinNorm of ['max', 'euclidean'] as const) {
