@@ -96,6 +96,19 @@ function isAncestor(g: GraphProto, ix: GraphIndex, a: string, b: string): boolea
   return false
 }
 
+/** True when `t` is a graph input of token ids, possibly through Cast/Reshape/(Un)Squeeze/Identity/Flatten. */
+function readsTokenIds(g: GraphProto, ix: GraphIndex, t: string): boolean {
+  for (let hops = 0; hops < 8; hops++) {
+    if (ix.graphInputs.has(t)) return /ids/.test(t)
+    const p = ix.producer.get(t)
+    if (p === undefined) return false
+    const n = g.node[p]!
+    if (!['Cast', 'Reshape', 'Unsqueeze', 'Squeeze', 'Identity', 'Flatten'].includes(n.opType)) return false
+    t = n.input[0] ?? ''
+  }
+  return false
+}
+
 interface ResidualAdd {
   readonly node: number
   readonly skip: string
@@ -258,15 +271,21 @@ export function discoverBlocks(model: ModelProto, options: DiscoverOptions = {})
     output: hidden[i + 1]!,
     residualAdds: gr.map((r) => g.node[r.node]!.name),
   }))
-  // Embedding lookup: a Gather of an initializer that h_0 is computed from.
+  // Embedding lookup: a Gather of an initializer that h_0 is computed from, preferring one indexed
+  // by the token ids (GPT-2 also gathers position embeddings).
   let embedding: string | undefined
+  let byIds = false
   for (const n of g.node) {
-    if (n.opType === 'Gather' && ix.initializers.has(n.input[0] ?? '') && n.output[0] !== undefined) {
-      if (n.output[0] === hidden[0] || isAncestor(g, ix, n.output[0], hidden[0]!)) {
-        embedding = n.name
-        break
-      }
+    const o = n.output[0]
+    if (n.opType !== 'Gather' || !ix.initializers.has(n.input[0] ?? '') || o === undefined) continue
+    if (o !== hidden[0] && !isAncestor(g, ix, o, hidden[0]!)) continue
+    const idx = n.input[1] ?? ''
+    const fromIds = readsTokenIds(g, ix, idx)
+    if (embedding === undefined || (fromIds && !byIds)) {
+      embedding = n.name
+      byIds = fromIds
     }
+    if (byIds) break
   }
   if (embedding === undefined) notes.push('no embedding Gather found upstream of h_0')
   const finalConsumers = (ix.consumers.get(hidden[T]!) ?? []).map((k) => g.node[k]!.name)

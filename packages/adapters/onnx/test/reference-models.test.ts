@@ -55,6 +55,7 @@ for (const name of ['gpt2-kjv', 'llama-kjv']) {
       expect(onnx.structure.method).toBe('names')
       expect(T).toBe(cfg.num_hidden_layers ?? cfg.n_layer)
       expect(onnx.structure.addsPerBlock).toBe(2)
+      expect(onnx.structure.embedding).toMatch(/\/(wte|embed_tokens)\/Gather/)
       expect(onnx.info).toMatchObject({ hiddenSize: tfjs.info.hiddenSize, vocabSize: tfjs.info.vocabSize, numBlocks: tfjs.info.numBlocks, format: 'onnx' })
     })
 
