@@ -72,6 +72,12 @@ for (const name of ['gpt2-kjv', 'llama-kjv']) {
       }
     })
 
+    it('adding h_0..h_T as outputs leaves the logits bit-identical', async () => {
+      const plain = await onnx.forward(batch)
+      const withStates = await onnx.forward(batch, { hiddenStates: true })
+      expect(withStates.logits!.data).toEqual(plain.logits!.data)
+    })
+
     it('ONNX and TF.js give the same hidden states and logits, dense and with blocks skipped', async () => {
       for (const skip of [[], removed]) {
         const a = await onnx.forward(batch, { hiddenStates: true, skip })

@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { TOL_F32_REL } from '@mi-prun/testkit'
-import { discoverBlocks, encodeModel, pruneGraph, withHiddenOutputs, type ModelProto } from '@mi-prun/adapter-onnx'
+import { decodeModel, discoverBlocks, encodeModel, pruneGraph, withHiddenOutputs, type ModelProto } from '@mi-prun/adapter-onnx'
 import { buildToyModel, toyReference } from './build-graphs.js'
 import { relErr } from './helpers.js'
 
@@ -97,5 +97,22 @@ describe('withHiddenOutputs', () => {
       expect(out[name]!.dims).toEqual([1, IDS.length, 8])
       expect(relErr(out[name]!.data as Float32Array, ref.hidden[i]!)).toBeLessThan(TOL_F32_REL)
     })
+  })
+})
+
+describe('wire format', () => {
+  it('fields unknown to the schema survive decode, surgery and encode (why onnx-buf, not onnx-proto)', () => {
+    const { model } = buildToyModel({ blocks: 3 })
+    // ModelProto field 999, varint 42: tag (999 << 3 | 0) = 7992 = 0xB8 0x3E, value 0x2A.
+    const extra = Uint8Array.from([0xb8, 0x3e, 0x2a])
+    const bytes = encodeModel(model)
+    const withExtra = new Uint8Array(bytes.length + 3)
+    withExtra.set(bytes)
+    withExtra.set(extra, bytes.length)
+    const decoded = decodeModel(withExtra, 'test')
+    const pruned = encodeModel(pruneGraph(decoded, discoverBlocks(decoded), [1]).model)
+    const tail = Array.from(pruned.subarray(pruned.length - 3))
+    expect(tail).toEqual(Array.from(extra))
+    expect(Array.from(bytes.subarray(bytes.length - 3))).not.toEqual(Array.from(extra))
   })
 })
