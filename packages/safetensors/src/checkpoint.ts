@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { PruneError } from '@mi-prun/core'
-import { type ReadHeaderOptions, type SafetensorsFile, type TensorEntry, readSafetensorsHeader, readTensorBytes, readTensorF32 } from './file.js'
+import { type ReadHeaderOptions, type SafetensorsFile, type TensorEntry, readSafetensorsHeader, readTensorBytes, readTensorF32, readTensorRangeF32 } from './file.js'
 
 const P = '[@mi-prun/safetensors]'
 
@@ -20,6 +20,8 @@ export interface Checkpoint {
   readF32(name: string): Float32Array
   /** Reads one tensor's raw bytes (byte-range read). */
   readBytes(name: string): Uint8Array
+  /** Reads elements [start, start + count) of one tensor (flattened) as float32, touching only those bytes. */
+  readF32Range(name: string, start: number, count: number): Float32Array
 }
 
 function fail(code: 'INVALID_CHECKPOINT' | 'INVALID_CONFIG' | 'IO_ERROR', msg: string, cause?: unknown): PruneError {
@@ -131,5 +133,6 @@ export function openCheckpoint(dir: string, options: ReadHeaderOptions = {}): Ch
     tensors,
     readF32: (name) => readTensorF32(lookup(name), name),
     readBytes: (name) => readTensorBytes(lookup(name), name),
+    readF32Range: (name, start, count) => readTensorRangeF32(lookup(name), name, start, count),
   }
 }

@@ -160,3 +160,34 @@ export function readTensorF32(file: SafetensorsFile, name: string): Float32Array
   if (t.dtype === 'F32' && bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)
   return decodeFloats(t.dtype as FloatDType, bytes)
 }
+
+/**
+ * Reads elements [start, start + count) of one float tensor (flattened, row-major) as float32,
+ * reading only those bytes: e.g. a few embedding rows or a slice of an output head.
+ */
+export function readTensorRangeF32(file: SafetensorsFile, name: string, start: number, count: number): Float32Array {
+  const t = file.tensors.get(name)
+  if (t === undefined) throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: no tensor named "${name}"`)
+  if (!isFloatDType(t.dtype)) {
+    throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: tensor "${name}" is ${t.dtype}; only F32, F16 and BF16 weights are supported`)
+  }
+  const size = specDTypeBytes[t.dtype]!
+  const n = (t.end - t.begin) / size
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > n) {
+    throw new RangeError(`${P} elements [${start}, ${start + count}) are outside tensor "${name}" of ${n} elements`)
+  }
+  let fd: number
+  try {
+    fd = openSync(file.path, 'r')
+  } catch (e) {
+    throw new PruneError('IO_ERROR', `${P} cannot open ${file.path}: ${(e as Error).message}`, { cause: e })
+  }
+  let bytes: Uint8Array
+  try {
+    bytes = readExact(fd, count * size, t.begin + start * size, file.path)
+  } finally {
+    closeSync(fd)
+  }
+  if (t.dtype === 'F32') return new Float32Array(bytes.buffer, 0, count)
+  return decodeFloats(t.dtype as FloatDType, bytes)
+}

@@ -181,3 +181,21 @@ describe('hostile input', () => {
     expectError(() => openCheckpoint(fresh()), 'INVALID_CONFIG', /config\.json/)
   })
 })
+
+describe('range reads', () => {
+  it('reads a slice of elements by byte range, F32 and F16, and refuses out-of-range slices', async () => {
+    const { readTensorRangeF32 } = await import('@mi-prun/safetensors')
+    const d = fresh()
+    const vals = Float32Array.from({ length: 10 }, (_, i) => i - 4.5)
+    await writeSafetensors(join(d, 'r.safetensors'), [
+      { name: 'f', dtype: 'F32', shape: [2, 5], data: encodeFloats('F32', vals) },
+      { name: 'h', dtype: 'F16', shape: [10], data: encodeFloats('F16', vals) },
+    ])
+    const f = readSafetensorsHeader(join(d, 'r.safetensors'))
+    expect(Array.from(readTensorRangeF32(f, 'f', 5, 5))).toEqual([0.5, 1.5, 2.5, 3.5, 4.5])
+    expect(Array.from(readTensorRangeF32(f, 'h', 1, 3))).toEqual([-3.5, -2.5, -1.5])
+    expect(readTensorRangeF32(f, 'f', 10, 0).length).toBe(0)
+    expect(() => readTensorRangeF32(f, 'f', 8, 3)).toThrow(RangeError)
+    expect(() => readTensorRangeF32(f, 'f', -1, 1)).toThrow(RangeError)
+  })
+})

@@ -16,12 +16,13 @@ import { type BackendRequest, type Importer, type TfModule, selectBackend } from
 import { exportPrunedFolder } from './export.js'
 import {
   type BlockWeights,
-  type GlobalWeights,
+  type FinalNorm,
   blockForward,
   blockNames,
   createContext,
   disposeContext,
   embed,
+  finalNorm,
   logitsOf,
 } from './forward.js'
 import { openModel } from './inspect.js'
@@ -41,6 +42,8 @@ export interface LoadHfModelOptions {
    * activations. Default false (all weights resident).
    */
   readonly stream?: boolean
+  /** When streaming: rows of the output head read and multiplied per chunk (default: 32 MiB of float32 per chunk). */
+  readonly headChunkRows?: number
 }
 
 /** The adapter returned by `loadHfModel`, with the architecture it dispatched to. */
@@ -87,28 +90,68 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
   }
   const load1 = (name: string, shape: number[]): Tensor => tf.tensor(ckpt.readF32(name), shape, 'float32')
   const p = arch.prefix
-  const g: GlobalWeights =
-    arch.family === 'gpt2'
-      ? {
-          embed: load1(`${p}wte.weight`, [arch.vocabSize, arch.hiddenSize]) as Tensor2D,
-          pos: load1(`${p}wpe.weight`, [arch.maxPositions, arch.hiddenSize]) as Tensor2D,
-          normW: load1(`${p}ln_f.weight`, [arch.hiddenSize]) as Tensor1D,
-          normB: load1(`${p}ln_f.bias`, [arch.hiddenSize]) as Tensor1D,
-          headT: undefined as unknown as Tensor2D,
-        }
-      : {
-          embed: load1(`${p}embed_tokens.weight`, [arch.vocabSize, arch.hiddenSize]) as Tensor2D,
-          normW: load1(`${p}norm.weight`, [arch.hiddenSize]) as Tensor1D,
-          headT: undefined as unknown as Tensor2D,
-        }
+  const d = arch.hiddenSize
+  const V = arch.vocabSize
+  const gpt2 = arch.family === 'gpt2'
+  const embName = gpt2 ? `${p}wte.weight` : `${p}embed_tokens.weight`
+  const posName = gpt2 ? `${p}wpe.weight` : undefined
+  const headName = arch.tied ? embName : 'lm_head.weight'
   const loadT = (name: string, shape: number[]): Tensor => {
     const t = load1(name, shape)
     const tt = tf.transpose(t)
     t.dispose()
     return tt
   }
-  const headT = arch.tied ? (tf.transpose(g.embed) as Tensor2D) : (loadT('lm_head.weight', [arch.vocabSize, arch.hiddenSize]) as Tensor2D)
-  const globals: GlobalWeights = { ...g, headT }
+  const norms: FinalNorm = gpt2
+    ? { normW: load1(`${p}ln_f.weight`, [d]) as Tensor1D, normB: load1(`${p}ln_f.bias`, [d]) as Tensor1D }
+    : { normW: load1(`${p}norm.weight`, [d]) as Tensor1D }
+  // Resident mode keeps embeddings and the transposed head as tensors. Streaming keeps neither: the
+  // batch's embedding rows are read from disk by byte range, and the head is read in row chunks
+  // while the logits are computed.
+  let resident0: { embed: Tensor2D; pos?: Tensor2D; headT: Tensor2D } | undefined
+  if (!stream) {
+    const embedW = load1(embName, [V, d]) as Tensor2D
+    const headT = (arch.tied ? tf.transpose(embedW) : loadT(headName, [V, d])) as Tensor2D
+    resident0 = posName === undefined ? { embed: embedW, headT } : { embed: embedW, headT, pos: load1(posName, [arch.maxPositions, d]) as Tensor2D }
+  }
+  const residentGlobals = resident0
+  const headChunkRows = options.headChunkRows ?? Math.max(1, Math.floor((1 << 23) / d))
+  if (!Number.isInteger(headChunkRows) || headChunkRows < 1) throw new RangeError(`${P} headChunkRows must be a positive integer, got ${headChunkRows}`)
+
+  const embedBatch = (ids: Int32Array, B: number, S: number): Tensor2D => {
+    if (residentGlobals !== undefined) return embed(tf, residentGlobals, ids, B, S)
+    const uniq = [...new Set(ids)].sort((x, y) => x - y)
+    const rowOf = new Map(uniq.map((t, r) => [t, r]))
+    const table = new Float32Array(uniq.length * d)
+    uniq.forEach((t, r) => table.set(ckpt.readF32Range(embName, t * d, d), r * d))
+    const local = Int32Array.from(ids, (t) => rowOf.get(t)!)
+    const tableT = tf.tensor2d(table, [uniq.length, d])
+    const posT = posName === undefined ? undefined : tf.tensor2d(ckpt.readF32Range(posName, 0, S * d), [S, d])
+    try {
+      return embed(tf, posT === undefined ? { embed: tableT } : { embed: tableT, pos: posT }, local, B, S)
+    } finally {
+      tableT.dispose()
+      posT?.dispose()
+    }
+  }
+
+  const logitsBatch = (h: Tensor2D): Tensor2D => {
+    if (residentGlobals !== undefined) return logitsOf(tf, arch, norms, residentGlobals.headT, h)
+    const x = finalNorm(tf, arch, norms, h)
+    const parts: Tensor2D[] = []
+    try {
+      for (let r0 = 0; r0 < V; r0 += headChunkRows) {
+        const c = Math.min(headChunkRows, V - r0)
+        const w = tf.tensor2d(ckpt.readF32Range(headName, r0 * d, c * d), [c, d])
+        parts.push(tf.tidy(() => tf.matMul(x, tf.transpose(w))))
+        w.dispose()
+      }
+      return parts.length === 1 ? parts.pop()! : (tf.concat(parts, 1) as Tensor2D)
+    } finally {
+      x.dispose()
+      for (const t of parts) t.dispose()
+    }
+  }
   const names = Array.from({ length: arch.numBlocks }, (_, i) => blockNames(arch, i))
   const loadBlock = (i: number): BlockWeights => {
     const w: Record<string, Tensor> = {}
@@ -179,7 +222,7 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
       }
     }
     const ctx = createContext(tf, arch, b.batch, b.seqLen)
-    let h = embed(tf, globals, b.ids, b.batch, b.seqLen)
+    let h = embedBatch(b.ids, b.batch, b.seqLen)
     try {
       await observe(0, h)
       for (let i = 0; i < arch.numBlocks; i++) {
@@ -216,7 +259,7 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
         const result: { hiddenStates?: Matrix[]; logits?: Matrix } = {}
         if (states !== undefined) result.hiddenStates = states
         if (o.logits !== false) {
-          const l = logitsOf(tf, arch, globals, h)
+          const l = logitsBatch(h)
           result.logits = { rows: b.ids.length, cols: arch.vocabSize, data: (await l.data()) as Float32Array }
           l.dispose()
         }
@@ -233,7 +276,7 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
       const idx: number[] = []
       for (let s = 0; s < b.batch; s++) for (let t = 0; t + 1 < S; t++) idx.push((s * S + t) * V + b.ids[s * S + t + 1]!)
       const picked = tf.tidy(() => {
-        const lp = tf.logSoftmax(logitsOf(tf, arch, globals, h))
+        const lp = tf.logSoftmax(logitsBatch(h))
         return tf.gather(tf.reshape(lp, [-1]), tf.tensor1d(idx, 'int32'))
       })
       h.dispose()
@@ -250,7 +293,7 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
       if (disposed) return
       disposed = true
       for (const w of resident) if (w !== undefined) for (const t of Object.values(w)) t.dispose()
-      for (const t of new Set([globals.embed, globals.pos, globals.normW, globals.normB, globals.headT])) t?.dispose()
+      for (const t of new Set([residentGlobals?.embed, residentGlobals?.pos, residentGlobals?.headT, norms.normW, norms.normB])) t?.dispose()
     },
   }
   return adapter

@@ -203,18 +203,20 @@ export function blockNames(a: ArchConfig, i: number): BlockNames {
   }
 }
 
-/** Global weights kept resident: embeddings, final norm, output head. */
-export interface GlobalWeights {
-  readonly embed: Tensor2D
-  readonly pos?: Tensor2D
+/** Weights of the final norm (LayerNorm for GPT-2, RMSNorm otherwise). */
+export interface FinalNorm {
   readonly normW: Tensor1D
   readonly normB?: Tensor1D
-  /** Output head transposed to [d, V] (of the embedding matrix when tied). */
-  readonly headT: Tensor2D
 }
 
-/** h_0 [B*S, d]: token embeddings (+ learned positions for GPT-2). */
-export function embed(tf: TfModule, g: GlobalWeights, ids: Int32Array, B: number, S: number): Tensor2D {
+/** Embedding tables: token rows [V or U, d] and, for GPT-2, learned positions [P, d]. */
+export interface EmbeddingWeights {
+  readonly embed: Tensor2D
+  readonly pos?: Tensor2D
+}
+
+/** h_0 [B*S, d]: token embeddings (+ learned positions for GPT-2); `ids` index rows of `g.embed`. */
+export function embed(tf: TfModule, g: EmbeddingWeights, ids: Int32Array, B: number, S: number): Tensor2D {
   return tf.tidy(() => {
     const e = tf.gather(g.embed, tf.tensor1d(ids, 'int32'))
     if (g.pos === undefined) return e as Tensor2D
@@ -224,10 +226,12 @@ export function embed(tf: TfModule, g: GlobalWeights, ids: Int32Array, B: number
   })
 }
 
-/** Logits [N, V] = head(finalNorm(h_T)). */
-export function logitsOf(tf: TfModule, a: ArchConfig, g: GlobalWeights, h: Tensor2D): Tensor2D {
-  return tf.tidy(() => {
-    const x = a.family === 'gpt2' ? layerNorm(tf, h, g.normW, g.normB!, a.eps) : rmsNorm(tf, h, g.normW, a.eps)
-    return tf.matMul(x, g.headT)
-  })
+/** The final norm applied to h_T (the input of the output head). */
+export function finalNorm(tf: TfModule, a: ArchConfig, g: FinalNorm, h: Tensor2D): Tensor2D {
+  return tf.tidy(() => (a.family === 'gpt2' ? layerNorm(tf, h, g.normW, g.normB!, a.eps) : rmsNorm(tf, h, g.normW, a.eps)))
+}
+
+/** Logits [N, V] = finalNorm(h_T) · headT, with the head transposed to [d, V]. */
+export function logitsOf(tf: TfModule, a: ArchConfig, g: FinalNorm, headT: Tensor2D, h: Tensor2D): Tensor2D {
+  return tf.tidy(() => tf.matMul(finalNorm(tf, a, g, h), headT))
 }

@@ -37,8 +37,14 @@ describe.each(['llama-gqa', 'mistral-bf16', 'qwen2-f16', 'gpt2-sharded'])('numpy
     const rb = await b.forward(batch, { hiddenStates: true, skip: [1] })
     expect(Buffer.from(rb.logits!.data.buffer).equals(Buffer.from(ra.logits!.data.buffer))).toBe(true)
     expect(rb.hiddenStates!.every((h, i) => Buffer.from(h.data.buffer).equals(Buffer.from(ra.hiddenStates![i]!.data.buffer)))).toBe(true)
+    // the head read in chunks of 7 rows (several chunks + a remainder) gives the same logits
+    const c = await loadHfModel(dir, { backend: 'cpu', stream: true, headChunkRows: 7 })
+    const rc = await c.forward(batch, { skip: [1] })
+    expect(relErr(rc.logits!.data, Float64Array.from(ra.logits!.data))).toBeLessThanOrEqual(1e-6)
+    expect((await c.nll(batch)).sumNll).toBeCloseTo((await a.nll(batch)).sumNll, 4)
     a.dispose()
     b.dispose()
+    c.dispose()
   })
 })
 
