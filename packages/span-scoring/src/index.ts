@@ -8,7 +8,7 @@ export {
   maximalRuns,
   setObjective,
 } from './selection.js'
-export type { ProtectOptions, CommonSelectorOptions } from './selection.js'
+export type { ProtectOptions, CommonSelectorOptions, SyncSelector, AsyncSelector } from './selection.js'
 export { SpanStatsAccumulator, spanStatIndex } from './stats.js'
 export type { SpanStatistics } from './stats.js'
 export { collectActivations, createActivationStore, createRandomProjection } from './store.js'

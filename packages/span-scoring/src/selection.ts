@@ -1,4 +1,14 @@
-import { type BlockIndex, PruneError, type SpanScorer, blocksForRatio, checkBudget } from '@mi-prun/core'
+import { type BlockIndex, PruneError, type Selection, type SelectionContext, type Selector, type SpanScorer, blocksForRatio, checkBudget } from '@mi-prun/core'
+
+/** A selector that only reads scores: `select` is synchronous; the count may be omitted when `ratio` is set. */
+export interface SyncSelector extends Selector {
+  select(context: SelectionContext, numToRemove?: number): Selection
+}
+
+/** A selector that runs the model through `context.objective`: `select` is asynchronous. */
+export interface AsyncSelector extends Selector {
+  select(context: SelectionContext, numToRemove?: number): Promise<Selection>
+}
 
 /** Blocks a selector must never choose, given by position or by index. */
 export interface ProtectOptions {

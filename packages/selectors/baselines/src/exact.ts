@@ -1,5 +1,5 @@
-import { type BlockIndex, PruneError, type Selection, type SelectionContext, type Selector, type SpanScorer } from '@mi-prun/core'
-import { type CommonSelectorOptions, removability, requireScorer, setObjective } from '@mi-prun/span-scoring'
+import { type BlockIndex, PruneError, type Selection, type SelectionContext, type SpanScorer } from '@mi-prun/core'
+import { type AsyncSelector, type CommonSelectorOptions, type SyncSelector, removability, requireScorer, setObjective } from '@mi-prun/span-scoring'
 import { PKG, binomial, forEachSubset, prepare, requireObjective } from './common.js'
 
 /** Options of the exact-search oracles. */
@@ -83,7 +83,7 @@ function checkCap(count: number, cap: number, n: number, k: number, what: string
  * the same optimum comes from an O(T·N²) recursion (no enumeration, no cap), touching each span of length ≤ N
  * once: feasible for T = 32 and beyond.
  */
-export function createExactMiSelector(options: ExactMiOptions = {}): Selector {
+export function createExactMiSelector(options: ExactMiOptions = {}): SyncSelector {
   const { maxCombinations = 2e6, algorithm = 'enumerate' } = options
   const settings = { kind: 'exact-mi', algorithm, maxCombinations, ratio: options.ratio ?? null, protect: options.protect ? { ...options.protect } : null }
   return {
@@ -129,7 +129,7 @@ export function createExactMiSelector(options: ExactMiOptions = {}): Selector {
  * the lowest (ties: lexicographically first). The count C(candidates, N) = forward passes is stated up front and
  * refused above `maxCombinations` (default 5000).
  */
-export function createExactPerplexitySelector(options: ExactSearchOptions = {}): Selector {
+export function createExactPerplexitySelector(options: ExactSearchOptions = {}): AsyncSelector {
   const { maxCombinations = 5000 } = options
   const settings = { kind: 'exact-ppl', maxCombinations, ratio: options.ratio ?? null, protect: options.protect ? { ...options.protect } : null }
   return {

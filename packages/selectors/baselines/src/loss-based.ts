@@ -1,5 +1,5 @@
-import { PruneError, type Selection, type SelectionContext, type Selector } from '@mi-prun/core'
-import type { CommonSelectorOptions } from '@mi-prun/span-scoring'
+import { PruneError, type Selection, type SelectionContext } from '@mi-prun/core'
+import type { AsyncSelector, CommonSelectorOptions } from '@mi-prun/span-scoring'
 import { PKG, prepare, requireObjective } from './common.js'
 
 /** Options of {@link createSlebSelector}. */
@@ -18,7 +18,7 @@ export interface SlebOptions extends CommonSelectorOptions {
  * order. Cost: Σ_{i<N} (candidates − i) forward passes over the calibration set.
  * [1] J. Song et al., "SLEB: Streamlining LLMs through Redundancy Verification and Elimination of Transformer Blocks", ICML 2024.
  */
-export function createSlebSelector(options: SlebOptions = {}): Selector {
+export function createSlebSelector(options: SlebOptions = {}): AsyncSelector {
   const { earlyBarrier = 1, latterBarrier = 1 } = options
   for (const [n, v] of [['earlyBarrier', earlyBarrier], ['latterBarrier', latterBarrier]] as const) {
     if (!Number.isInteger(v) || v < 0) throw new RangeError(`[${PKG}] ${n} must be a non-negative integer, got ${v}`)
@@ -85,7 +85,7 @@ export function createSlebSelector(options: SlebOptions = {}): Selector {
  * Cost: one forward pass per candidate.
  * [1] B.-K. Kim et al., "Shortened LLaMA: Depth Pruning for Large Language Models with Comparison of Retraining Methods", arXiv 2402.02834 (2024).
  */
-export function createPerplexityRankSelector(options: CommonSelectorOptions = {}): Selector {
+export function createPerplexityRankSelector(options: CommonSelectorOptions = {}): AsyncSelector {
   const settings = { kind: 'ppl-rank', ratio: options.ratio ?? null, protect: options.protect ? { ...options.protect } : null }
   return {
     name: 'ppl-rank',

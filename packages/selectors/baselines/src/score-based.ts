@@ -1,5 +1,5 @@
-import { PruneError, type Selection, type SelectionContext, type Selector, createRng } from '@mi-prun/core'
-import { type CommonSelectorOptions, removability, requireScorer } from '@mi-prun/span-scoring'
+import { PruneError, type Selection, type SelectionContext, createRng } from '@mi-prun/core'
+import { type CommonSelectorOptions, type SyncSelector, removability, requireScorer } from '@mi-prun/span-scoring'
 import { PKG, prepare } from './common.js'
 
 /**
@@ -9,7 +9,7 @@ import { PKG, prepare } from './common.js'
  * the scorer's own.
  * [1] X. Men et al., "ShortGPT: Layers in Large Language Models are More Redundant Than You Expect", arXiv 2403.03853 (2024).
  */
-export function createTopNSelector(options: CommonSelectorOptions = {}): Selector {
+export function createTopNSelector(options: CommonSelectorOptions = {}): SyncSelector {
   const settings = { kind: 'top-n', ratio: options.ratio ?? null, protect: options.protect ? { ...options.protect } : null }
   return {
     name: 'top-n',
@@ -41,7 +41,7 @@ export function createTopNSelector(options: CommonSelectorOptions = {}): Selecto
  * [1] A. Gromov et al., "The Unreasonable Ineffectiveness of the Deeper Layers", ICLR 2025.
  * [2] X. Chen et al., "Streamlining Redundant Layers to Compress Large Language Models", ICLR 2025.
  */
-export function createBestWindowSelector(options: CommonSelectorOptions = {}): Selector {
+export function createBestWindowSelector(options: CommonSelectorOptions = {}): SyncSelector {
   const settings = { kind: 'best-window', ratio: options.ratio ?? null, protect: options.protect ? { ...options.protect } : null }
   return {
     name: 'best-window',
@@ -94,7 +94,7 @@ export interface RandomSelectorOptions extends CommonSelectorOptions {
  * The floor every metric must beat (baselines.md §8): a uniform random N-subset of the unprotected blocks,
  * or a uniform random contiguous window, from a seeded generator. Cost: nothing.
  */
-export function createRandomSelector(options: RandomSelectorOptions = {}): Selector {
+export function createRandomSelector(options: RandomSelectorOptions = {}): SyncSelector {
   const { seed = 0, contiguous = false } = options
   const settings = { kind: 'random', seed, contiguous, ratio: options.ratio ?? null, protect: options.protect ? { ...options.protect } : null }
   return {

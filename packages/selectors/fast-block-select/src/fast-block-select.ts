@@ -1,6 +1,7 @@
-import { type BlockIndex, PruneError, type Selection, type SelectionContext, type Selector, type SpanScorer } from '@mi-prun/core'
+import { type BlockIndex, PruneError, type Selection, type SelectionContext, type SpanScorer } from '@mi-prun/core'
 import {
   type CommonSelectorOptions,
+  type SyncSelector,
   maximalRuns,
   removability,
   requireScorer,
@@ -107,7 +108,7 @@ const key = (p: readonly number[]): string => p.join(',')
  * const sel = createFastBlockSelectSelector({ k: 5 })
  * const { selected, trace } = sel.select({ numBlocks: 32, scorer }, 5)
  */
-export function createFastBlockSelectSelector(options: FastBlockSelectOptions = {}): Selector {
+export function createFastBlockSelectSelector(options: FastBlockSelectOptions = {}): SyncSelector {
   const { k = 5, pool = 'fixed', maxIterations = 20, exactLimit = 1e5, keep = 'best' } = options
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`[${PKG}] k must be a positive integer, got ${k}`)
   if (!Number.isInteger(maxIterations) || maxIterations < 1) throw new RangeError(`[${PKG}] maxIterations must be a positive integer, got ${maxIterations}`)
