@@ -35,7 +35,7 @@ export const optionSpecs = Object.freeze({
     defaultText: 'gaussian',
     description: 'MI estimator: ksg | gaussian | binning | ensemble:ksg,gaussian (repeatable for score/compare)',
   },
-  reducer: { type: 'string', valueName: 'SPEC', defaultText: 'pca:64', description: 'dimension reducer before MI: pca:R | rp:R | none' },
+  reducer: { type: 'string', valueName: 'SPEC', defaultText: 'pca:64 (pca:d when the hidden size d < 64)', description: 'dimension reducer before MI: pca:R | rp:R | none' },
   k: { type: 'string', valueName: 'K', defaultText: '3', description: 'KSG neighbours (must be < samples)' },
   'fbs-k': { type: 'string', valueName: 'K', defaultText: '5', description: 'Fast-Block-Select window budget K = ⌊ln L⌋ + k' },
   seed: { type: 'string', valueName: 'S', defaultText: '0', description: 'seed of every random choice (token sampling, projections, random selector)' },

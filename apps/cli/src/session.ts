@@ -81,7 +81,7 @@ export function sessionSettings(ctx: CommandContext, defaults: Partial<SessionSe
     k: intOption(v, 'k', defaults.k ?? 3, 1),
     fbsK: intOption(v, 'fbs-k', defaults.fbsK ?? 5, 0),
     estimators: estimators.length ? estimators : (defaults.estimators ?? ['gaussian']),
-    reducer: stringOption(v, 'reducer') ?? defaults.reducer ?? 'pca:64',
+    reducer: stringOption(v, 'reducer') ?? defaults.reducer ?? 'auto',
     backend: stringOption(v, 'backend') ?? defaults.backend,
     subsets: intOption(v, 'subsets', defaults.subsets ?? 1, 1, 16),
   }
@@ -129,6 +129,22 @@ export interface Session {
   dispose(): Promise<void>
 }
 
+/** Throws a numeric CliError naming the first hidden state with a NaN or ±∞ (the block that produced it). */
+export function checkFiniteStates(store: ActivationStore, where: string): void {
+  for (let i = 0; i < store.states.length; i++) {
+    const d = store.states[i]!.data
+    for (let j = 0; j < d.length; j++) {
+      if (!Number.isFinite(d[j]!)) {
+        const culprit = i === 0 ? 'the embedding' : `block ${i - 1}`
+        throw new CliError(
+          exitCodes.numeric,
+          `[@mi-prun/cli] hidden state h_${i} of ${where} holds ${d[j]} for calibration tokens, so ${culprit} produces NaN/Inf: check the weights of ${culprit} for NaN/Inf values or overflow (re-export the checkpoint in float32)`,
+        )
+      }
+    }
+  }
+}
+
 export async function openSession(ctx: CommandContext, modelPath: string, settings: SessionSettings): Promise<Session> {
   ctx.log(`loading ${modelPath}`)
   const { adapter: raw, location } = await openModel(modelPath, settings.backend)
@@ -139,7 +155,9 @@ export async function openSession(ctx: CommandContext, modelPath: string, settin
     const pool = windowPool(streams, settings.seqLen)
     const drawn = drawCalibration(pool, { samples: settings.samples, seqLen: settings.seqLen, seed: settings.seed, subsets: settings.subsets, sources: settings.calib })
     const batchSets = drawn.subsets.map((seqs) => toBatches(seqs, settings.seqLen))
-    const reducer = parseReducerSpec(settings.reducer, adapter.info.hiddenSize, settings.seed)
+    // default: PCA to 64 dimensions, or to the hidden size when it is smaller
+    const reducerSpec = settings.reducer === 'auto' ? `pca:${Math.min(64, adapter.info.hiddenSize)}` : settings.reducer
+    const reducer = parseReducerSpec(reducerSpec, adapter.info.hiddenSize, settings.seed)
     const stores = new Map<number, Promise<ActivationStore>>()
     const scorers = new Map<string, Promise<MemoisedSpanScorer>>()
     const T = adapter.info.numBlocks
@@ -160,7 +178,12 @@ export async function openSession(ctx: CommandContext, modelPath: string, settin
           const bar = ctx.progress.start(`forward pass${settings.subsets > 1 ? ` (subset ${s + 1}/${settings.subsets})` : ''}`, batches.length)
           const start = adapter.calls
           const watched = countingAdapter(adapter, () => bar.update(adapter.calls - start))
-          p = collectActivations(watched, batches, { maxTokens: settings.tokenCap, seed: settings.seed }).finally(() => bar.finish())
+          p = collectActivations(watched, batches, { maxTokens: settings.tokenCap, seed: settings.seed })
+            .then((store) => {
+              checkFiniteStates(store, session.location.path)
+              return store
+            })
+            .finally(() => bar.finish())
           stores.set(s, p)
         }
         return p
@@ -198,7 +221,14 @@ export async function openSession(ctx: CommandContext, modelPath: string, settin
             sum += r.sumNll
             tokens += r.tokens
           }
-          return sum / tokens
+          const mean = sum / tokens
+          if (!Number.isFinite(mean)) {
+            throw new CliError(
+              exitCodes.numeric,
+              `[@mi-prun/cli] the calibration loss is ${mean} with blocks [${removed.join(', ')}] skipped: the model produces NaN/Inf; check its weights for NaN/Inf (mi-prun eval ${session.location.path})`,
+            )
+          }
+          return mean
         }
       },
       async select(name, n, s = 0, estimator) {

@@ -32,7 +32,7 @@ export const demoCommand: CommandSpec = {
     }
     const out = stringOption(ctx.values, 'out') ?? 'mi-prun-demo'
     const ratio = floatOption(ctx.values, 'ratio') ?? 0.25
-    const settings = sessionSettings(ctx, { calib: [bundledCalibration], samples: 16, tokenCap: 1024, estimators: ['gaussian'], reducer: 'pca:64', subsets: 1 })
+    const settings = sessionSettings(ctx, { calib: [bundledCalibration], samples: 16, tokenCap: 1024, estimators: ['gaussian'], subsets: 1 })
     const staged = await stageOutput(out, ctx.values.force === true)
     try {
       const session = await openSession(ctx, model, settings)
