@@ -45,16 +45,30 @@ function data(c: Case, seed: number): { x: Matrix; y: Matrix } {
   return { x: matrix(c.n, c.dx, x), y: matrix(c.n, c.dy, y) }
 }
 
-function timeOurs(x: Matrix, y: Matrix, threads: number): { value: number; seconds: number } {
+/** Wall seconds and process CPU seconds (all threads) of one estimate. */
+function timeOurs(x: Matrix, y: Matrix, threads: number): { value: number; seconds: number; cpuSeconds: number } {
   const est = createKsgEstimator({ k: K, jitter: 0, threads })
+  const c0 = process.cpuUsage()
   const t0 = performance.now()
   const value = est.estimate(x, y)
-  return { value, seconds: (performance.now() - t0) / 1000 }
+  const seconds = (performance.now() - t0) / 1000
+  const c = process.cpuUsage(c0)
+  return { value, seconds, cpuSeconds: (c.user + c.system) / 1e6 }
+}
+
+/** Starts the worker pool and compiles both kernels outside the timed region. */
+function warmUp(): void {
+  for (const d of [1, 16]) {
+    const { x, y } = data({ n: 600, dx: d, dy: d }, 1)
+    timeOurs(x, y, THREADS)
+    timeOurs(x, y, 1)
+  }
 }
 
 interface ScipyResult {
   value: number
   seconds: number
+  cpuSeconds: number
   numpy: string
   scipy: string
   workers: number
@@ -78,8 +92,10 @@ const dir = mkdtempSync(join(tmpdir(), 'ksg-bench-'))
 const load0 = loadavg()
 let versions: { numpy?: string; scipy?: string } = {}
 console.log(`KSG-1, k=${K}, jitter off, ρ=${RHO} pairs; ours: ${THREADS} threads (and 1); scipy cKDTree workers=${THREADS}; cap ${SCIPY_CAP_S} s`)
-console.log('case                     ours(2t) s  ours(1t) s    scipy s   speed-up  |difference|')
+console.log('wall seconds; speed-up = scipy wall / ours wall (2 threads); cpu ratio = scipy CPU s / ours CPU s (all threads)')
+console.log('case                     ours(2t) s  ours(1t) s    scipy s   speed-up  cpu ratio  |difference|')
 try {
+  warmUp()
   for (const c of CASES) {
     const name = `ksg1:n=${c.n},d=${c.dx}+${c.dy}`
     if (filter !== undefined && !name.includes(filter)) continue
@@ -97,19 +113,23 @@ try {
       dx: c.dx,
       dy: c.dy,
       oursSeconds: ours.seconds,
+      oursCpuSeconds: ours.cpuSeconds,
       oursOneThreadSeconds: ours1.seconds,
       oursValue: ours.value,
       oursOneThreadValue: ours1.value,
       scipySeconds: scipyS,
+      scipyCpuSeconds: typeof sc === 'object' ? sc.cpuSeconds : null,
       scipyValue: typeof sc === 'object' ? sc.value : null,
       scipyStatus: typeof sc === 'object' ? 'ok' : sc === 'cap' ? `> cap (${SCIPY_CAP_S} s)` : sc,
       speedup: ratio,
+      cpuRatio: typeof sc === 'object' ? sc.cpuSeconds / ours.cpuSeconds : null,
       absDifference: diff,
     })
     const scipyCell = typeof sc === 'object' ? sc.seconds.toFixed(2) : sc === 'cap' ? `> ${SCIPY_CAP_S}` : 'failed'
     const ratioCell = ratio === null ? (sc === 'cap' ? `> ${(SCIPY_CAP_S / ours.seconds).toFixed(1)}×` : '-') : `${ratio.toFixed(2)}×`
+    const cpuCell = typeof sc === 'object' ? `${(sc.cpuSeconds / ours.cpuSeconds).toFixed(2)}×` : '-'
     console.log(
-      `${name.padEnd(24)} ${ours.seconds.toFixed(2).padStart(10)} ${ours1.seconds.toFixed(2).padStart(11)} ${scipyCell.padStart(10)} ${ratioCell.padStart(10)}  ${diff === null ? '-' : diff.toExponential(1)}`,
+      `${name.padEnd(24)} ${ours.seconds.toFixed(2).padStart(10)} ${ours1.seconds.toFixed(2).padStart(11)} ${scipyCell.padStart(10)} ${ratioCell.padStart(10)} ${cpuCell.padStart(10)}  ${diff === null ? '-' : diff.toExponential(1)}`,
     )
     if (typeof sc === 'string' && sc !== 'cap') console.log(`  scipy: ${sc}`)
   }
@@ -126,6 +146,7 @@ const result = {
   threads: THREADS,
   scipyCapSeconds: SCIPY_CAP_S,
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version, loadavgStart: load0, loadavgEnd: loadavg() },
+  note: 'shared 2-core machine; wall times depend on the load (see loadavg); the CPU-time ratio is less sensitive to it',
   versions,
   date: new Date().toISOString(),
   rows,
