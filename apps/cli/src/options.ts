@@ -31,7 +31,8 @@ export const optionSpecs = Object.freeze({
   estimator: {
     type: 'string',
     multiple: true,
-    valueName: 'NAME',
+    variadic: true,
+    valueName: 'NAME...',
     defaultText: 'gaussian',
     description: 'MI estimator: ksg | gaussian | binning | ensemble:ksg,gaussian (repeatable for score/compare)',
   },
@@ -45,7 +46,8 @@ export const optionSpecs = Object.freeze({
   selector: {
     type: 'string',
     multiple: true,
-    valueName: 'NAME',
+    variadic: true,
+    valueName: 'NAME...',
     defaultText: 'fbs',
     description: 'selection method: fbs | shortgpt | angular | sleb | ppl-rank | random | exact-mi | exact-ppl',
   },

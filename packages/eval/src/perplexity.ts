@@ -16,6 +16,12 @@ export interface PerplexityOptions {
   readonly maxWindows?: number
   /** Blocks skipped during evaluation (0-based), to evaluate a selection without exporting it. */
   readonly skip?: readonly number[]
+  /**
+   * How non-overlapping windows are scored: 'nll' (default) calls `adapter.nll`; 'logits' reads the
+   * logits and applies a float64 log-softmax here (always used for a sliding stride). Both give the
+   * same number up to float32 rounding; 'logits' cross-checks an adapter's nll.
+   */
+  readonly method?: 'nll' | 'logits'
   /** Called after each batch with (windowsDone, windowsTotal). */
   readonly onProgress?: (done: number, total: number) => void
 }
@@ -51,7 +57,7 @@ export interface PerplexityResult {
  * console.log(ppl.perplexity, ppl.meanNll, ppl.tokens)
  */
 export async function perplexity(adapter: ModelAdapter, ids: Int32Array, options: PerplexityOptions = {}): Promise<PerplexityResult> {
-  const { windowLength = 128, batchSize = 8, skip = [], onProgress } = options
+  const { windowLength = 128, batchSize = 8, skip = [], onProgress, method = 'nll' } = options
   const stride = options.stride ?? windowLength
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`${P} batchSize must be a positive integer, got ${batchSize}`)
   const windows = tokenWindows(ids, { windowLength, stride, ...(options.maxWindows === undefined ? {} : { maxWindows: options.maxWindows }) })
@@ -61,7 +67,7 @@ export async function perplexity(adapter: ModelAdapter, ids: Int32Array, options
   let tokens = 0
   for (let w = 0; w < total; w += batchSize) {
     const batch = sliceBatch(windows.batch, w, w + batchSize)
-    if (stride === windowLength) {
+    if (stride === windowLength && method === 'nll') {
       const r = await adapter.nll(batch, { skip: skipSorted })
       sumNll += r.sumNll
       tokens += r.tokens

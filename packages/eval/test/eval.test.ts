@@ -15,7 +15,7 @@ import {
   tokenWindows,
 } from '@mi-prun/eval'
 import type { TextTokenizer } from '@mi-prun/eval'
-import { TOL_F64_ABS } from '@mi-prun/testkit'
+import { TOL_F32_REL, TOL_F64_ABS } from '@mi-prun/testkit'
 import { createFakeAdapter, fakeNll } from './fake-adapter.js'
 
 const ascending = (n: number, vocab: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i % vocab)
@@ -189,5 +189,30 @@ describe.skipIf(!existsSync(taskFile))('bundled kjv-cloze task', () => {
     for (const c of counts) expect(Math.abs(c / items.length - 0.25)).toBeLessThan(0.05)
     const text = await readFile(taskFile, 'utf8')
     expect(text.endsWith('\n')).toBe(true)
+  })
+})
+
+const repo = new URL('../../../', import.meta.url)
+const realModel = new URL('models/llama-kjv/', repo).pathname
+describe.skipIf(!existsSync(join(realModel, 'model.safetensors')))('reference model models/llama-kjv', () => {
+  it('tokenizer round-trips KJV text; adapter nll agrees with the logits path', async () => {
+    const { loadHfModel } = await import('@mi-prun/adapter-tfjs')
+    const text = (await readFile(new URL('data/kjv/test.txt', repo), 'utf8')).slice(0, 6000)
+    const tok = await loadTokenizer(realModel)
+    const ids = tok.encode(text)
+    expect(tok.decode(ids)).toBe(text)
+    expect(Math.max(...ids)).toBeLessThan(tok.vocabSize)
+    const model = await loadHfModel(realModel, { backend: 'wasm' })
+    try {
+      const a = await perplexity(model, ids, { windowLength: 64, maxWindows: 4 })
+      const b = await perplexity(model, ids, { windowLength: 64, maxWindows: 4, method: 'logits' })
+      expect(a.tokens).toBe(4 * 63)
+      expect(b.tokens).toBe(a.tokens)
+      expect(Math.abs(a.meanNll - b.meanNll) / a.meanNll).toBeLessThan(TOL_F32_REL)
+      // a language model over a 2048-token vocabulary: better than uniform
+      expect(a.perplexity).toBeLessThan(tok.vocabSize)
+    } finally {
+      model.dispose()
+    }
   })
 })

@@ -68,7 +68,7 @@ export const evalCommand: CommandSpec = {
         const items = await loadMcTasks(task)
         const bar = ctx.progress.start('multiple choice', Math.min(items.length, mcLimit))
         try {
-          const r = await evaluateMultipleChoice(adapter, tokenizer, items, { skip, limit: mcLimit, onProgress: (d, t) => bar.update(d, t) })
+          const r = await evaluateMultipleChoice(adapter, tokenizer, items, { skip, limit: mcLimit, maxLength: Math.min(256, adapter.info.maxPositions), onProgress: (d, t) => bar.update(d, t) })
           mc = { ...r, task }
         } finally {
           bar.finish()
