@@ -30,6 +30,12 @@ export interface MiSpanScorerOptions {
   readonly reducer?: Reducer
   /** Pass the store's sequence ids and positions to the estimator (KSG's Theiler window). Default true. */
   readonly passTags?: boolean
+  /**
+   * Share the span cache with every MI scorer of the same settings on the same store (default true: each span's
+   * MI is estimated at most once per store). false gives this scorer a private cache, e.g. to measure one
+   * selector's own evaluation count.
+   */
+  readonly shareCache?: boolean
 }
 
 /**
@@ -43,7 +49,7 @@ export interface MiSpanScorerOptions {
  * [1] H. Zhang et al., "MI-PRUN: Optimize Large Language Model Pruning via Mutual Information", arXiv 2601.07212 (2026).
  */
 export function createMiSpanScorer(options: MiSpanScorerOptions): MemoisedSpanScorer {
-  const { store, estimator, reducer, passTags = true } = options
+  const { store, estimator, reducer, passTags = true, shareCache = true } = options
   if (store.samples < 2) throw new PruneError('INSUFFICIENT_SAMPLES', `${P} the store holds ${store.samples} samples; MI needs at least 2`)
   const est: EstimateOptions = passTags ? { tags: store.tags } : {}
   const settings = {
@@ -61,7 +67,7 @@ export function createMiSpanScorer(options: MiSpanScorerOptions): MemoisedSpanSc
     numBlocks: store.numBlocks,
     higherMeansRemovable: true,
     settings,
-    cache: storeCache(store, settings),
+    ...(shareCache ? { cache: storeCache(store, settings) } : {}),
     evaluate(start, length) {
       let x = store.states[start]!
       let y = store.states[start + length]!

@@ -164,5 +164,8 @@ describe('memoisation per store', () => {
     expect(c.score(0, 2)).toBe(2)
     const other = createMiSpanScorer({ store: createActivationStore({ states }, { maxTokens: 300 }), estimator: counting })
     expect(other.score(0, 2)).toBe(3)
+    const own = createMiSpanScorer({ store, estimator: counting, shareCache: false })
+    expect(own.score(0, 2)).toBe(4)
+    expect(own.evaluations).toBe(1)
   })
 })
