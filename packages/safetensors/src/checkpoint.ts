@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { PruneError } from '@mi-prun/core'
-import { type ReadHeaderOptions, type SafetensorsFile, type TensorEntry, readSafetensorsHeader, readTensorBytes, readTensorF32, readTensorRangeF32 } from './file.js'
+import { type ReadHeaderOptions, type SafetensorsFile, type TensorEntry, readSafetensorsHeader, readTensorBytes, readTensorF32, readTensorF32Into, readTensorRangeF32 } from './file.js'
 
 const P = '[@mi-prun/safetensors]'
 
@@ -18,6 +18,8 @@ export interface Checkpoint {
   readonly tensors: ReadonlyMap<string, TensorEntry & { readonly file: string }>
   /** Reads one tensor as float32 (byte-range read; F16/BF16 converted). */
   readF32(name: string): Float32Array
+  /** Reads one tensor as float32 into a caller's buffer (reused across tensors); returns the filled prefix. */
+  readF32Into(name: string, out: Float32Array): Float32Array
   /** Reads one tensor's raw bytes (byte-range read). */
   readBytes(name: string): Uint8Array
   /** Reads elements [start, start + count) of one tensor (flattened) as float32, touching only those bytes. */
@@ -132,6 +134,7 @@ export function openCheckpoint(dir: string, options: ReadHeaderOptions = {}): Ch
     sharded,
     tensors,
     readF32: (name) => readTensorF32(lookup(name), name),
+    readF32Into: (name, out) => readTensorF32Into(lookup(name), name, out),
     readBytes: (name) => readTensorBytes(lookup(name), name),
     readF32Range: (name, start, count) => readTensorRangeF32(lookup(name), name, start, count),
   }

@@ -46,12 +46,14 @@ function halfTable(): Float32Array {
 }
 
 /**
- * Decodes little-endian tensor bytes of a float dtype into a new Float32Array (F16 and BF16 are
- * widened exactly). `bytes.length` must be a multiple of the element size.
+ * Decodes little-endian tensor bytes of a float dtype into float32 (F16 and BF16 are widened
+ * exactly): into `into` when given (it must hold at least the decoded length; the filled prefix is
+ * returned), else into a new array. `bytes.length` must be a multiple of the element size.
  */
-export function decodeFloats(dtype: FloatDType, bytes: Uint8Array): Float32Array {
+export function decodeFloats(dtype: FloatDType, bytes: Uint8Array, into?: Float32Array): Float32Array {
   const n = bytes.length / floatDTypes[dtype]
-  const out = new Float32Array(n)
+  if (into !== undefined && into.length < n) throw new RangeError(`[@mi-prun/safetensors] output holds ${into.length} values, ${n} needed`)
+  const out = into === undefined ? new Float32Array(n) : into.subarray(0, n)
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (dtype === 'F32') {
     if (bytes.byteOffset % 4 === 0) out.set(new Float32Array(bytes.buffer, bytes.byteOffset, n))
@@ -63,7 +65,7 @@ export function decodeFloats(dtype: FloatDType, bytes: Uint8Array): Float32Array
     for (let i = 0; i < n; i++) out[i] = t[dv.getUint16(2 * i, true)]!
     return out
   }
-  const u = new Uint32Array(out.buffer)
+  const u = new Uint32Array(out.buffer, out.byteOffset, n)
   for (let i = 0; i < n; i++) u[i] = dv.getUint16(2 * i, true) << 16
   return out
 }

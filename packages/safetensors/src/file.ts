@@ -37,8 +37,8 @@ function bad(path: string, what: string, cause?: unknown): PruneError {
   return new PruneError('INVALID_CHECKPOINT', `${P} ${path}: ${what}`, cause === undefined ? undefined : { cause })
 }
 
-function readExact(fd: number, length: number, position: number, path: string): Uint8Array {
-  const buf = new Uint8Array(length)
+function readExact(fd: number, length: number, position: number, path: string, into?: Uint8Array): Uint8Array {
+  const buf = into ?? new Uint8Array(length)
   let done = 0
   while (done < length) {
     const n = readSync(fd, buf, done, length - done, position + done)
@@ -190,4 +190,32 @@ export function readTensorRangeF32(file: SafetensorsFile, name: string, start: n
   }
   if (t.dtype === 'F32') return new Float32Array(bytes.buffer, 0, count)
   return decodeFloats(t.dtype as FloatDType, bytes)
+}
+
+/**
+ * Reads one float tensor into `out` (at least as long as the tensor; the filled prefix is
+ * returned), converting F16/BF16. Lets a caller reuse one buffer across tensors instead of
+ * allocating per tensor. F32 data is read straight into `out`.
+ */
+export function readTensorF32Into(file: SafetensorsFile, name: string, out: Float32Array): Float32Array {
+  const t = file.tensors.get(name)
+  if (t === undefined) throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: no tensor named "${name}"`)
+  if (!isFloatDType(t.dtype)) {
+    throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: tensor "${name}" is ${t.dtype}; only F32, F16 and BF16 weights are supported`)
+  }
+  if (t.dtype !== 'F32') return decodeFloats(t.dtype as FloatDType, readTensorBytes(file, name), out)
+  const n = (t.end - t.begin) / 4
+  if (out.length < n) throw new RangeError(`${P} output holds ${out.length} values, tensor "${name}" has ${n}`)
+  let fd: number
+  try {
+    fd = openSync(file.path, 'r')
+  } catch (e) {
+    throw new PruneError('IO_ERROR', `${P} cannot open ${file.path}: ${(e as Error).message}`, { cause: e })
+  }
+  try {
+    readExact(fd, n * 4, t.begin, file.path, new Uint8Array(out.buffer, out.byteOffset, n * 4))
+  } finally {
+    closeSync(fd)
+  }
+  return out.subarray(0, n)
 }

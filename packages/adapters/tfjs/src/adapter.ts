@@ -53,6 +53,19 @@ export interface TfjsModelAdapter extends ModelAdapter {
   readonly backendAttempts: readonly { readonly candidate: string; readonly error: string }[]
 }
 
+/** out[j*r + i] = src[i*c + j]: an r×c row-major matrix transposed to c×r, in 32×32 tiles. */
+function transpose2d(src: Float32Array, r: number, c: number, out: Float32Array): Float32Array {
+  const B = 32
+  for (let i0 = 0; i0 < r; i0 += B) {
+    const i1 = Math.min(r, i0 + B)
+    for (let j0 = 0; j0 < c; j0 += B) {
+      const j1 = Math.min(c, j0 + B)
+      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) out[j * r + i] = src[i * c + j]!
+    }
+  }
+  return out
+}
+
 function toSet(skip: ForwardOptions['skip']): Set<number> {
   if (skip === undefined) return new Set()
   return new Set(skip as Iterable<number>)
@@ -89,6 +102,23 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
     attempts = sel.attempts
   }
   const load1 = (name: string, shape: number[]): Tensor => tf.tensor(ckpt.readF32(name), shape, 'float32')
+  // Block weights: the wasm backend copies a tensor's values into its own heap when the tensor is
+  // created, so two JS buffers can be reused for every block tensor instead of leaving a block's
+  // worth of garbage per block; backends that keep the array (cpu, tfjs-node) get fresh buffers.
+  const reuse = backend === 'wasm'
+  const scratch: [Float32Array, Float32Array] = [new Float32Array(0), new Float32Array(0)]
+  const buffer = (k: 0 | 1, n: number): Float32Array => {
+    if (!reuse) return new Float32Array(n)
+    if (scratch[k].length < n) scratch[k] = new Float32Array(n)
+    return scratch[k].subarray(0, n)
+  }
+  const loadBlockTensor = (name: string, shape: number[], transpose: boolean): Tensor => {
+    const n = shape.reduce((x, y) => x * y, 1)
+    const src = ckpt.readF32Into(name, buffer(0, n))
+    if (!transpose) return tf.tensor(src, shape, 'float32')
+    const [r, c] = shape as [number, number]
+    return tf.tensor(transpose2d(src, r, c, buffer(1, n)), [c, r], 'float32')
+  }
   const p = arch.prefix
   const d = arch.hiddenSize
   const V = arch.vocabSize
@@ -156,10 +186,11 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
   const loadBlock = (i: number): BlockWeights => {
     const w: Record<string, Tensor> = {}
     // nn.Linear weights [out, in] are transposed to [in, out] once here (see BlockWeights)
-    for (const [name, shape] of blockTensorShapes(arch, i)) w[name] = arch.family === 'llama' && shape.length === 2 ? loadT(name, shape) : load1(name, shape)
+    for (const [name, shape] of blockTensorShapes(arch, i)) w[name] = loadBlockTensor(name, shape, arch.family === 'llama' && shape.length === 2)
     return w
   }
   const resident: (BlockWeights | undefined)[] = stream ? [] : names.map((_, i) => loadBlock(i))
+  if (!stream) scratch[0] = scratch[1] = new Float32Array(0)
   let disposed = false
   const info: ModelInfo = {
     architecture: arch.architecture,

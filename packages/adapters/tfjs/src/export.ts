@@ -69,12 +69,12 @@ export async function exportPrunedFolder(
       if (COPIED.test(f) && statSync(join(ckpt.dir, f)).isFile()) copyFileSync(join(ckpt.dir, f), join(tmp, f))
     }
     const record = {
+      ...provenance,
       tool: '@mi-prun/adapter-tfjs',
       source: { path: resolve(ckpt.dir), modelType: arch.modelType, architecture: arch.architecture, numBlocks: arch.numBlocks },
       removedBlocks: rem,
       keptBlocks: kept,
       numBlocks: kept.length,
-      ...provenance,
     }
     writeFileSync(join(tmp, PROVENANCE_FILE), JSON.stringify(record, null, 2) + '\n')
     renameSync(tmp, out)

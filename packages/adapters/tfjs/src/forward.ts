@@ -118,43 +118,55 @@ function attend(tf: TfModule, q: Tensor, k: Tensor, v: Tensor, mask: Tensor2D, B
 }
 
 /**
- * One pre-norm decoder block on the residual stream h [B*S, d] → h' [B*S, d], under tf.tidy.
+ * One pre-norm decoder block on the residual stream h [B*S, d] → h' [B*S, d].
  * Llama family: h += o(attn(RoPE(q), RoPE(k), v)) over RMSNorm(h); h += down(silu(gate) ⊙ up) over
  * RMSNorm(h), with grouped-query attention when num_key_value_heads < num_attention_heads [1].
  * GPT-2: LayerNorm, fused c_attn (Conv1D), gelu_new MLP [2]. Pure math: never picks a backend.
+ * Returns a new tensor; `h` is left to the caller.
  * [1] H. Touvron et al., "Llama 2: Open Foundation and Fine-Tuned Chat Models", arXiv:2307.09288 (2023).
  * [2] A. Radford et al., "Language Models are Unsupervised Multitask Learners", OpenAI (2019).
  */
 export function blockForward(tf: TfModule, a: ArchConfig, w: BlockWeights, h: Tensor2D, ctx: ForwardContext, blockIndex: number, names: BlockNames): Tensor2D {
-  return tf.tidy(() => {
-    const { batch: B, seqLen: S } = ctx
-    const H = a.numHeads
-    const hd = a.headDim
-    const mask = ctx.masks.get(a.window[blockIndex] ?? 0)!
-    const g = (k: keyof BlockNames): Tensor => w[names[k]]!
-    const opt = (k: keyof BlockNames): Tensor | undefined => w[names[k]]
-    if (a.family === 'gpt2') {
+  const { batch: B, seqLen: S } = ctx
+  const H = a.numHeads
+  const hd = a.headDim
+  const mask = ctx.masks.get(a.window[blockIndex] ?? 0)!
+  const g = (k: keyof BlockNames): Tensor => w[names[k]]!
+  const opt = (k: keyof BlockNames): Tensor | undefined => w[names[k]]
+  // two tidy scopes, so the attention intermediates are freed before the MLP allocates its own
+  if (a.family === 'gpt2') {
+    const h1 = tf.tidy(() => {
       const x = layerNorm(tf, h, g('ln1'), g('ln1b'), a.eps)
       const qkv = conv1d(tf, x, g('qkv'), g('qkvb'))
       const [q, k, v] = tf.split(qkv, 3, -1) as [Tensor2D, Tensor2D, Tensor2D]
       const att = attend(tf, splitHeads(tf, q, B, S, H, hd), splitHeads(tf, k, B, S, H, hd), splitHeads(tf, v, B, S, H, hd), mask, B, S, H, H, hd)
-      const h1 = tf.add(h, conv1d(tf, att, g('o'), g('ob'))) as Tensor2D
+      return tf.add(h, conv1d(tf, att, g('o'), g('ob'))) as Tensor2D
+    })
+    const h2 = tf.tidy(() => {
       const x2 = layerNorm(tf, h1, g('ln2'), g('ln2b'), a.eps)
       const m = conv1d(tf, act(tf, a.activation, conv1d(tf, x2, g('up'), g('upb'))) as Tensor2D, g('down'), g('downb'))
       return tf.add(h1, m) as Tensor2D
-    }
-    const KV = a.numKvHeads
+    })
+    h1.dispose()
+    return h2
+  }
+  const KV = a.numKvHeads
+  const h1 = tf.tidy(() => {
     const x = rmsNorm(tf, h, g('ln1'), a.eps)
     const q = rope(tf, splitHeads(tf, linear(tf, x, g('q'), opt('qb')), B, S, H, hd), ctx.cos!, ctx.sin!, hd)
     const k = rope(tf, splitHeads(tf, linear(tf, x, g('k'), opt('kb')), B, S, KV, hd), ctx.cos!, ctx.sin!, hd)
     const v = splitHeads(tf, linear(tf, x, g('v'), opt('vb')), B, S, KV, hd)
     const att = attend(tf, q, k, v, mask, B, S, H, KV, hd)
-    const h1 = tf.add(h, linear(tf, att, g('o'), opt('ob'))) as Tensor2D
+    return tf.add(h, linear(tf, att, g('o'), opt('ob'))) as Tensor2D
+  })
+  const h2 = tf.tidy(() => {
     const x2 = rmsNorm(tf, h1, g('ln2'), a.eps)
     const gate = act(tf, a.activation, linear(tf, x2, g('gate'), opt('gateb')))
     const m = linear(tf, tf.mul(gate, linear(tf, x2, g('up'), opt('upb'))) as Tensor2D, g('down'), opt('downb'))
     return tf.add(h1, m) as Tensor2D
   })
+  h1.dispose()
+  return h2
 }
 
 /** Checkpoint tensor names of one block's weights, by role. */
