@@ -128,6 +128,11 @@ export class SpanStatsAccumulator {
     }
   }
 
+  /** Number of states added to the current chunk (T+1 when the chunk is complete). */
+  get statesInChunk(): number {
+    return this.expect
+  }
+
   /** The statistics so far. */
   finish(): SpanStatistics {
     const slots = this.numBlocks * this.maxSpan

@@ -200,6 +200,12 @@ export async function collectActivations(
         last[i]!.push(matrix(lastRows.length, d, out))
       },
     })
+    if (acc.statesInChunk !== T + 1) {
+      throw new PruneError(
+        'INVALID_INPUT',
+        `${P} adapter streamed ${acc.statesInChunk} hidden states through onHiddenState for batch ${bi}, expected T+1 = ${T + 1}: the all-token statistics need every state (ForwardOptions.onHiddenState)`,
+      )
+    }
     const hs = res.hiddenStates
     if (hs === undefined || hs.length !== T + 1) {
       throw new PruneError('INVALID_INPUT', `${P} adapter returned ${hs?.length ?? 'no'} hidden states for batch ${bi}, expected T+1 = ${T + 1}`)

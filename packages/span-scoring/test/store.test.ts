@@ -144,6 +144,10 @@ describe('collectActivations (one forward pass per batch)', async () => {
   it('rejects impossible inputs with PruneErrors', async () => {
     await expect(collectActivations(toyAdapter(2, 3), [{ batch: 1, seqLen: 1, ids: new Int32Array(1) }])).rejects.toThrow(PruneError)
     await expect(collectActivations(toyAdapter(2, 3), batches, { maxSpan: 9 })).rejects.toThrow(RangeError)
+    const silent = toyAdapter(2, 3)
+    const forward = silent.forward.bind(silent)
+    silent.forward = (b, o = {}) => forward(b, { ...o, onHiddenState: () => {} }) // never streams to the caller
+    await expect(collectActivations(silent, batches)).rejects.toThrow(/streamed 0 hidden states/)
     const short = createActivationStore({ states: [matrix(3, 2, [1, 0, 0, 1, 1, 1]), matrix(3, 2, [1, 1, 0, 1, 2, 1])] }, { maxSpan: 1 })
     expect(() => createBlockInfluenceScorer({ store: short }).score(0, 2)).toThrow(PruneError)
   })
