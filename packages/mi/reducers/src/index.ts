@@ -4,3 +4,4 @@ export { createRandomProjectionReducer, gaussianProjection } from './random-proj
 export type { RandomProjectionOptions } from './random-projection.js'
 export { withReducer } from './with-reducer.js'
 export type { ReducedEstimate, ReducedEstimator } from './with-reducer.js'
+export { gemmABt, gemmABtScalar } from './kernels.js'

@@ -5,14 +5,25 @@
  * eigenproblems go to ml-matrix (see README).
  */
 
+import { gemmABtSimd } from '@mi-prun/mi-gaussian'
+
 const K_BLOCK = 256
+/** Below this many multiply-adds the plain JS kernel is used (copying into WebAssembly memory costs more). */
+const SIMD_MIN_WORK = 1 << 15
 
 /**
  * out = A·Bᵀ for row-major A (m×k) and B (n×k): out[i*n + j] = Σ_p A[i*k+p]·B[j*k+p], row-major m×n.
  * Every inner loop is a contiguous dot product; 4×4 register tiles over k-blocks of 256 (8 loads per
- * 16 multiply-adds). Fixed summation order, so results are reproducible bit for bit.
+ * 16 multiply-adds). Fixed summation order, so results are reproducible bit for bit. Large products run
+ * in the f64x2 WebAssembly kernel of `@mi-prun/mi-gaussian` (`gemmABtSimd`) when it is available.
  */
 export function gemmABt(m: number, n: number, k: number, a: Float64Array, b: Float64Array, out: Float64Array): Float64Array {
+  if (m * n * k >= SIMD_MIN_WORK && gemmABtSimd(m, n, k, a, b, out) !== null) return out
+  return gemmABtScalar(m, n, k, a, b, out)
+}
+
+/** Plain-JS {@link gemmABt}. */
+export function gemmABtScalar(m: number, n: number, k: number, a: Float64Array, b: Float64Array, out: Float64Array): Float64Array {
   out.fill(0)
   const m4 = m & ~3
   const n4 = n & ~3
