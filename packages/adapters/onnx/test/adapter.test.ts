@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TOL_F32_REL } from '@mi-prun/testkit'
-import { inspectOnnxModel, loadOnnxModel, readModelFile, PROVENANCE_FILE, type OnnxModelAdapter } from '@mi-prun/adapter-onnx'
+import { createOnnxAdapter, inspectOnnxModel, loadOnnxModel, readModelFile, PROVENANCE_FILE, type OnnxModelAdapter } from '@mi-prun/adapter-onnx'
 import { toyReference, writeToyFolder, type ToyWeights } from './build-graphs.js'
 import { relErr } from './helpers.js'
 
@@ -218,6 +218,31 @@ describe('hostile input', () => {
     await expect(a.exportPruned([1], d)).rejects.toMatchObject({ code: 'IO_ERROR', message: expect.stringMatching(/already exists/) })
     expect(existsSync(join(root, 'x1')) || existsSync(join(root, 'x2'))).toBe(false)
     await a.dispose()
+  })
+})
+
+describe('runtime injection', () => {
+  it('createOnnxAdapter takes the module itself; a failing thunk or a wrong module is RUNTIME_UNAVAILABLE', async () => {
+    const d = join(root, 'inject')
+    writeToyFolder(d, { blocks: 2 })
+    const mod = await import('onnxruntime-node')
+    const a = await createOnnxAdapter({ model: d, ort: mod, executionProviders: ['cpu'] })
+    expect(a.info.backend).toBe('cpu')
+    await a.dispose()
+    await expect(loadOnnxModel(d, { ort: () => Promise.reject(new Error('Cannot find module onnxruntime-node')) })).rejects.toMatchObject({
+      code: 'RUNTIME_UNAVAILABLE',
+      message: expect.stringMatching(/ONNXRUNTIME_NODE_INSTALL=skip/),
+    })
+    await expect(loadOnnxModel(d, { ort: { Tensor: 1 } })).rejects.toMatchObject({ code: 'RUNTIME_UNAVAILABLE' })
+  })
+
+  it('a provider that cannot load falls back to the next one in the list', async () => {
+    const d = join(root, 'fallback')
+    writeToyFolder(d, { blocks: 2 })
+    const a = await loadOnnxModel(d, { ort, executionProviders: ['no-such-provider', 'cpu'] })
+    expect(a.info.backend).toBe('cpu')
+    await a.dispose()
+    await expect(loadOnnxModel(d, { ort, executionProviders: ['no-such-provider'] })).rejects.toMatchObject({ message: expect.stringMatching(/no-such-provider/) })
   })
 })
 
