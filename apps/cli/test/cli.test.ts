@@ -48,7 +48,7 @@ describe('command line framework', () => {
   })
 })
 
-describe('mi-prun on a tiny 4-block model', () => {
+describe('mi-prun on a tiny 4-block model', { timeout: 300_000 }, () => {
   let tmp = ''
   beforeAll(async () => {
     tmp = await mkdtemp(join(tmpdir(), 'mi-prun-cli-'))

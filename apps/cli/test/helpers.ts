@@ -23,7 +23,7 @@ export function runMiPrun(args: readonly string[], options: { cwd?: string; time
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 110_000)
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 280_000)
     child.on('error', reject)
     child.on('close', (code) => {
       clearTimeout(timer)

@@ -16,7 +16,7 @@ interface HostileCase {
   message: string
 }
 
-describe('hostile inputs through the CLI', () => {
+describe('hostile inputs through the CLI', { timeout: 300_000 }, () => {
   let tmp = ''
   beforeAll(async () => {
     tmp = await mkdtemp(join(tmpdir(), 'mi-prun-hostile-'))

@@ -33,7 +33,7 @@ describe('report schema', () => {
   })
 })
 
-describe('report.html in headless Chromium', () => {
+describe('report.html in headless Chromium', { timeout: 300_000 }, () => {
   let dir = ''
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mi-prun-report-'))
@@ -94,6 +94,32 @@ describe('report.html in headless Chromium', () => {
       await page.screenshot({ path: join(screenshots, 'report.png'), fullPage: true })
       expect(errors).toEqual([])
       expect(requests).toEqual([])
+    } finally {
+      await browser.close()
+    }
+  })
+
+  it('a real compare run on the tiny model renders with no console errors', async () => {
+    const model = fileURLToPath(new URL('./fixtures/hostile/_model', import.meta.url))
+    const out = join(dir, 'compare')
+    const r = await runMiPrun(['compare', model, '--out', out, '--remove', '2', '--selector', 'fbs', 'shortgpt', 'angular', '--estimator', 'gaussian', 'binning', '--subsets', '2', '--seq-len', '32', '--samples', '4', '--tokens', '96', '--max-windows', '2', '--quiet'])
+    expect(r.code, r.stderr).toBe(0)
+    const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
+      const errors: string[] = []
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`)
+      })
+      page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`))
+      await page.goto(`file://${join(out, 'report.html')}`)
+      await page.waitForFunction('window.__miPrunReady === true', undefined, { timeout: 30_000 })
+      // block curves: mi:gaussian, mi:binning, shortgpt-bi, angular; heat-maps: 2 MI estimators; strip; perplexity
+      expect(await page.evaluate('window.__miPrunCharts')).toBe(8)
+      const strip = await page.evaluate(`echarts.getInstanceByDom(document.getElementById('chart-strip')).getOption().yAxis[0].data`)
+      expect(strip).toEqual(['fbs:gaussian', 'fbs:binning', 'shortgpt', 'angular'])
+      await page.screenshot({ path: join(screenshots, 'report-compare-tiny.png'), fullPage: true })
+      expect(errors).toEqual([])
     } finally {
       await browser.close()
     }
