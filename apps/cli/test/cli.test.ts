@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { commands, createProgress, exitCodes, mainHelp, parseCommandLine, validateReport } from '@mi-prun/cli'
+import { loadTokenizer } from '@mi-prun/eval'
 import { TOL_F32_REL } from '@mi-prun/testkit'
 import { runMiPrun } from './helpers.js'
 
@@ -155,6 +156,26 @@ describe('mi-prun on a tiny 4-block model', { timeout: 300_000 }, () => {
     expect(r.stdout).toMatch(/dense\s+–\s+[0-9.]+\s+1\.00/)
     for (const m of ['mi-prun', 'shortgpt']) expect(JSON.parse(readFileSync(join(out, m, 'config.json'), 'utf8')).num_hidden_layers).toBe(3)
     expect(existsSync(join(out, 'report.html'))).toBe(true)
+  })
+
+  it('pre-tokenised ids (.json, .jsonl) give the same scores as the text they came from', async () => {
+    const text = readFileSync(fileURLToPath(new URL('../assets/kjv-calib.txt', import.meta.url)), 'utf8').slice(0, 4000)
+    const tok = await loadTokenizer(model)
+    const ids = Array.from(tok.encode(text))
+    await writeFile(join(tmp, 'calib.txt'), text)
+    await writeFile(join(tmp, 'calib.json'), JSON.stringify([ids]))
+    await writeFile(join(tmp, 'calib.jsonl'), `${JSON.stringify({ ids })}\n`)
+    const args = ['score', model, ...small, '--max-span', '1', '--json', '--quiet']
+    const runs = await Promise.all(['calib.txt', 'calib.json', 'calib.jsonl'].map((f) => runMiPrun([...args, '--calib', join(tmp, f)])))
+    for (const r of runs) expect(r.code, r.stderr).toBe(0)
+    const values = runs.map((r) => (JSON.parse(r.stdout) as { blockScores: { values: number[] }[] }).blockScores.map((b) => b.values))
+    expect(values[1]).toEqual(values[0])
+    expect(values[2]).toEqual(values[0])
+    // ids outside the vocabulary are refused with the range
+    await writeFile(join(tmp, 'bad.json'), JSON.stringify([[1, 2, 999]]))
+    const bad = await runMiPrun([...args, '--calib', join(tmp, 'bad.json')])
+    expect(bad.code).toBe(exitCodes.input)
+    expect(bad.stderr).toContain('token ids must be an array of integers in [0, 128)')
   })
 
   it('usage errors exit 2 and say how to fix them', async () => {
