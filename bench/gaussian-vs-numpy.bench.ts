@@ -5,7 +5,7 @@
 //   node --import tsx --conditions @mi-prun/source bench/gaussian-vs-numpy.bench.ts
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRng, matrix } from '@mi-prun/core'
@@ -14,6 +14,7 @@ import { createPcaReducer } from '@mi-prun/mi-reducers'
 import { CholeskyDecomposition, EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix'
 
 const here = dirname(fileURLToPath(import.meta.url))
+const loadAtStart = loadavg()
 const REPS = 5
 
 function median(v: number[]): number {
@@ -128,6 +129,8 @@ const result = {
   date: new Date().toISOString(),
   node: process.version,
   machine: '2-core x86-64 shared with other jobs; timings are medians',
+  loadAverageAtStart: loadAtStart,
+  loadAverageAtEnd: loadavg(),
   gaussian: {
     name: `gaussian:n=${n},d=${dx}+${dy}`,
     ours: { seconds: ours.seconds, secondsMin: ours.secondsMin, value: ours.out.value, raw: ours.out.raw, bias: ours.out.bias },
@@ -167,4 +170,5 @@ mkdirSync(join(here, 'results'), { recursive: true })
 const out = join(here, 'results', 'gaussian-vs-numpy.json')
 writeFileSync(`${out}.tmp`, `${JSON.stringify(result, null, 2)}\n`)
 renameSync(`${out}.tmp`, out)
+console.log(`load average (1, 5, 15 min) at start ${loadAtStart.map((v) => v.toFixed(1)).join(', ')}, at end ${loadavg().map((v) => v.toFixed(1)).join(', ')}`)
 console.log(`wrote ${out}`)
