@@ -42,7 +42,11 @@ const adapter = await loadHfModel(modelDir, { backend: 'wasm' })
 const T = adapter.info.numBlocks
 const tok = await loadTokenizer(modelDir)
 const ids = tok.encode(readFileSync(textPath, 'utf8').slice(0, 60_000))
-const batch = (offset: number, b: number, len: number): TokenBatch => ({ batch: b, seqLen: len, ids: ids.slice(offset, offset + b * len) })
+const batch = (offset: number, b: number, len: number): TokenBatch => ({
+  batch: b,
+  seqLen: len,
+  ids: ids.slice(offset, offset + b * len),
+})
 const calib = [batch(0, 4, 64), batch(256, 4, 64)]
 const calibLoss = batch(512, 2, 64)
 const heldOut = batch(2048, 2, 64)
@@ -53,7 +57,11 @@ const nllOf = async (b: TokenBatch, removed: readonly BlockIndex[]): Promise<num
   return r.sumNll / r.tokens
 }
 const t0 = performance.now()
-const store = await collectActivations(adapter, calib, { maxTokens: 400, seed: 0, reducer: createRandomProjection({ dims: 16, seed: 0 }) })
+const store = await collectActivations(adapter, calib, {
+  maxTokens: 400,
+  seed: 0,
+  reducer: createRandomProjection({ dims: 16, seed: 0 }),
+})
 const passMs = performance.now() - t0
 const dense = await nllOf(heldOut, [])
 
@@ -85,16 +93,35 @@ for (const N of BUDGETS) {
     if (v < best.nll) best = { set: s, nll: v }
   }
   bestByN[N] = best
-  const mi = (): SelectionContext => ({ numBlocks: T, scorer: createMiSpanScorer({ store, estimator: createGaussianEstimator(), shareCache: false }) })
+  const mi = (): SelectionContext => ({
+    numBlocks: T,
+    scorer: createMiSpanScorer({ store, estimator: createGaussianEstimator(), shareCache: false }),
+  })
   const runs: Array<[string, Selector, () => SelectionContext]> = [
     ['fbs (gaussian MI)', createFastBlockSelectSelector(), mi],
     ['greedy top-N (gaussian MI)', createTopNSelector(), mi],
     ['exact MI objective (DP)', createExactMiSelector({ algorithm: 'dynamic-programming' }), mi],
-    ['shortgpt BI', createTopNSelector(), () => ({ numBlocks: T, scorer: createBlockInfluenceScorer({ store }) })],
-    ['gromov angular (last token)', createBestWindowSelector(), () => ({ numBlocks: T, scorer: createAngularDistanceScorer({ store }) })],
-    ['llm-streamline cosine', createBestWindowSelector(), () => ({ numBlocks: T, scorer: createWindowCosineScorer({ store }) })],
+    [
+      'shortgpt BI',
+      createTopNSelector(),
+      () => ({ numBlocks: T, scorer: createBlockInfluenceScorer({ store }) }),
+    ],
+    [
+      'gromov angular (last token)',
+      createBestWindowSelector(),
+      () => ({ numBlocks: T, scorer: createAngularDistanceScorer({ store }) }),
+    ],
+    [
+      'llm-streamline cosine',
+      createBestWindowSelector(),
+      () => ({ numBlocks: T, scorer: createWindowCosineScorer({ store }) }),
+    ],
     ['sleb', createSlebSelector(), () => ({ numBlocks: T, objective: (r) => nllOf(calibLoss, r) })],
-    ['shortened-llama ppl', createPerplexityRankSelector(), () => ({ numBlocks: T, objective: (r) => nllOf(calibLoss, r) })],
+    [
+      'shortened-llama ppl',
+      createPerplexityRankSelector(),
+      () => ({ numBlocks: T, objective: (r) => nllOf(calibLoss, r) }),
+    ],
     ['random (seed 0)', createRandomSelector({ seed: 0 }), () => ({ numBlocks: T })],
   ]
   for (const [name, sel, ctx] of runs) {
@@ -114,8 +141,13 @@ for (const N of BUDGETS) {
 }
 await adapter.dispose()
 
-console.log(`model ${modelDir}: T=${T}, dense held-out NLL ${dense.toFixed(4)} nats/token, calibration pass ${passMs.toFixed(0)} ms`)
-for (const N of BUDGETS) console.log(`N=${N}: best set by held-out NLL ${JSON.stringify(bestByN[N]!.set)} = ${bestByN[N]!.nll.toFixed(4)}`)
+console.log(
+  `model ${modelDir}: T=${T}, dense held-out NLL ${dense.toFixed(4)} nats/token, calibration pass ${passMs.toFixed(0)} ms`,
+)
+for (const N of BUDGETS)
+  console.log(
+    `N=${N}: best set by held-out NLL ${JSON.stringify(bestByN[N]!.set)} = ${bestByN[N]!.nll.toFixed(4)}`,
+  )
 console.table(
   entries.map((e) => ({
     N: e.N,

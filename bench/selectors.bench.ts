@@ -60,7 +60,17 @@ const SEEDS = 10
 for (const T of [12, 16, 24, 32, 40]) {
   for (const ratio of [0.15, 0.25]) {
     const N = blocksForRatio(T, ratio)
-    const r = { fbsEvals: [] as number[], fbsMs: [] as number[], it: [] as number[], opt: 0, fr: [] as number[], gr: [] as number[], dpE: [] as number[], dpMs: [] as number[], enMs: [] as number[] }
+    const r = {
+      fbsEvals: [] as number[],
+      fbsMs: [] as number[],
+      it: [] as number[],
+      opt: 0,
+      fr: [] as number[],
+      gr: [] as number[],
+      dpE: [] as number[],
+      dpMs: [] as number[],
+      enMs: [] as number[],
+    }
     const combos = binomial(T, N)
     for (let seed = 0; seed < SEEDS; seed++) {
       const s1 = residualScorer(T, 100 * T + seed)
@@ -71,14 +81,21 @@ for (const T of [12, 16, 24, 32, 40]) {
       r.it.push((fbs.trace as FbsTrace).iterations.length)
       const s2 = residualScorer(T, 100 * T + seed)
       t0 = performance.now()
-      const dp = createExactMiSelector({ algorithm: 'dynamic-programming' }).select({ numBlocks: T, scorer: s2 }, N)
+      const dp = createExactMiSelector({ algorithm: 'dynamic-programming' }).select(
+        { numBlocks: T, scorer: s2 },
+        N,
+      )
       r.dpMs.push(performance.now() - t0)
       r.dpE.push(dp.cost.miEvaluations)
       if (combos <= 2e6 && seed < 3) {
         t0 = performance.now()
-        const ex = createExactMiSelector().select({ numBlocks: T, scorer: residualScorer(T, 100 * T + seed) }, N)
+        const ex = createExactMiSelector().select(
+          { numBlocks: T, scorer: residualScorer(T, 100 * T + seed) },
+          N,
+        )
         r.enMs.push(performance.now() - t0)
-        if (ex.selected.join() !== dp.selected.join()) throw new Error(`enumeration and DP disagree at T=${T} N=${N} seed=${seed}`)
+        if (ex.selected.join() !== dp.selected.join())
+          throw new Error(`enumeration and DP disagree at T=${T} N=${N} seed=${seed}`)
       }
       const greedy = createTopNSelector().select({ numBlocks: T, scorer: s2 }, N)
       const best = setObjective(s2, dp.selected)
@@ -125,9 +142,14 @@ console.table(
 )
 const result = {
   kind: 'bench-selectors',
-  description: 'Fast-Block-Select vs exact optimum (DP) and greedy top-N on residual-like Gaussian-chain MI tables; medians over seeds',
+  description:
+    'Fast-Block-Select vs exact optimum (DP) and greedy top-N on residual-like Gaussian-chain MI tables; medians over seeds',
   node: process.version,
-  unit: { evals: 'span-score evaluations (memoised)', ms: 'wall milliseconds', ratio: 'objective / optimum (nats / nats)' },
+  unit: {
+    evals: 'span-score evaluations (memoised)',
+    ms: 'wall milliseconds',
+    ratio: 'objective / optimum (nats / nats)',
+  },
   rows,
 }
 mkdirSync(join(here, 'results'), { recursive: true })

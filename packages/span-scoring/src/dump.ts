@@ -8,7 +8,10 @@ function readInts(file: ReturnType<typeof readSafetensorsHeader>, name: string, 
   const t = file.tensors.get(name)!
   const count = t.shape.reduce((a, b) => a * b, 1)
   if (t.shape.length !== 1 || count !== rows) {
-    throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: tensor "${name}" has shape ${JSON.stringify(t.shape)}, expected [${rows}]`)
+    throw new PruneError(
+      'INVALID_CHECKPOINT',
+      `${P} ${file.path}: tensor "${name}" has shape ${JSON.stringify(t.shape)}, expected [${rows}]`,
+    )
   }
   const bytes = readTensorBytes(file, name)
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -17,11 +20,18 @@ function readInts(file: ReturnType<typeof readSafetensorsHeader>, name: string, 
   else if (t.dtype === 'I64') {
     for (let i = 0; i < rows; i++) {
       const v = view.getBigInt64(i * 8, true)
-      if (v < -2147483648n || v > 2147483647n) throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: "${name}"[${i}] = ${v} does not fit int32`)
+      if (v < -2147483648n || v > 2147483647n)
+        throw new PruneError(
+          'INVALID_CHECKPOINT',
+          `${P} ${file.path}: "${name}"[${i}] = ${v} does not fit int32`,
+        )
       out[i] = Number(v)
     }
   } else {
-    throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: tensor "${name}" is ${t.dtype}; use I32 or I64`)
+    throw new PruneError(
+      'INVALID_CHECKPOINT',
+      `${P} ${file.path}: tensor "${name}" is ${t.dtype}; use I32 or I64`,
+    )
   }
   return out
 }
@@ -42,20 +52,35 @@ export function loadActivationDump(path: string, options: ActivationOptions = {}
     const m = /^h\.(\d+)$/.exec(name)
     if (m) T = Math.max(T, Number(m[1]))
   }
-  if (T < 1) throw new PruneError('INVALID_CHECKPOINT', `${P} ${path}: no tensors h.0 … h.T (T ≥ 1) found; see the dump layout in @mi-prun/span-scoring's README`)
+  if (T < 1)
+    throw new PruneError(
+      'INVALID_CHECKPOINT',
+      `${P} ${path}: no tensors h.0 … h.T (T ≥ 1) found; see the dump layout in @mi-prun/span-scoring's README`,
+    )
   const states: Matrix[] = []
   let rows = -1
   let d = -1
   for (let i = 0; i <= T; i++) {
     const t = file.tensors.get(`h.${i}`)
-    if (t === undefined) throw new PruneError('INVALID_CHECKPOINT', `${P} ${path}: h.${i} is missing (found up to h.${T}); states must be h.0 … h.T without gaps`)
-    if (t.shape.length !== 2) throw new PruneError('INVALID_CHECKPOINT', `${P} ${path}: h.${i} has shape ${JSON.stringify(t.shape)}, expected [tokens, d]`)
+    if (t === undefined)
+      throw new PruneError(
+        'INVALID_CHECKPOINT',
+        `${P} ${path}: h.${i} is missing (found up to h.${T}); states must be h.0 … h.T without gaps`,
+      )
+    if (t.shape.length !== 2)
+      throw new PruneError(
+        'INVALID_CHECKPOINT',
+        `${P} ${path}: h.${i} has shape ${JSON.stringify(t.shape)}, expected [tokens, d]`,
+      )
     const [r, c] = t.shape as [number, number]
     if (rows < 0) {
       rows = r
       d = c
     } else if (r !== rows || c !== d) {
-      throw new PruneError('INVALID_CHECKPOINT', `${P} ${path}: h.${i} is [${r}, ${c}] but h.0 is [${rows}, ${d}]`)
+      throw new PruneError(
+        'INVALID_CHECKPOINT',
+        `${P} ${path}: h.${i} is [${r}, ${c}] but h.0 is [${rows}, ${d}]`,
+      )
     }
     states.push(matrix(r, c, readTensorF32(file, `h.${i}`)))
   }

@@ -21,7 +21,7 @@ export interface EnsembleOptions {
 export function averageRanks(v: readonly number[]): number[] {
   const idx = v.map((_, i) => i).sort((a, b) => v[a]! - v[b]! || a - b)
   const out = new Array<number>(v.length)
-  for (let i = 0; i < idx.length; ) {
+  for (let i = 0; i < idx.length;) {
     let j = i
     while (j + 1 < idx.length && v[idx[j + 1]!] === v[idx[i]!]) j++
     const r = (i + j) / 2 + 1
@@ -44,11 +44,18 @@ export function createEnsembleScorer(options: EnsembleOptions): MemoisedSpanScor
   if (scorers.length < 1) throw new PruneError('INVALID_INPUT', `${P} an ensemble needs at least one scorer`)
   const T = scorers[0]!.numBlocks
   for (const s of scorers) {
-    if (s.numBlocks !== T) throw new PruneError('INVALID_INPUT', `${P} ensemble members must score the same T: '${s.name}' has ${s.numBlocks}, '${scorers[0]!.name}' has ${T}`)
+    if (s.numBlocks !== T)
+      throw new PruneError(
+        'INVALID_INPUT',
+        `${P} ensemble members must score the same T: '${s.name}' has ${s.numBlocks}, '${scorers[0]!.name}' has ${T}`,
+      )
   }
   const weights = options.weights ?? scorers.map(() => 1)
   if (weights.length !== scorers.length || weights.some((w) => !(w >= 0)) || !weights.some((w) => w > 0)) {
-    throw new PruneError('INVALID_INPUT', `${P} ensemble weights must be ${scorers.length} non-negative numbers, not all 0`)
+    throw new PruneError(
+      'INVALID_INPUT',
+      `${P} ensemble weights must be ${scorers.length} non-negative numbers, not all 0`,
+    )
   }
   const wsum = weights.reduce((a, b) => a + b, 0)
   const maxLength = Math.min(...scorers.map((s) => (s as Partial<MemoisedSpanScorer>).maxLength ?? T))
@@ -77,7 +84,12 @@ export function createEnsembleScorer(options: EnsembleOptions): MemoisedSpanScor
     numBlocks: T,
     higherMeansRemovable: true,
     maxLength,
-    settings: { kind: 'ensemble', method, weights: [...weights], members: scorers.map((s) => ({ name: s.name, settings: s.settings })) },
+    settings: {
+      kind: 'ensemble',
+      method,
+      weights: [...weights],
+      members: scorers.map((s) => ({ name: s.name, settings: s.settings })),
+    },
     evaluate: (start, length) => combined(length)[start]!,
   })
 }

@@ -20,7 +20,12 @@ export {
   createAngularDistanceScorer,
   createWindowCosineScorer,
 } from './scorers.js'
-export type { MiSpanScorerOptions, NanPolicy, BlockInfluenceOptions, AngularDistanceOptions } from './scorers.js'
+export type {
+  MiSpanScorerOptions,
+  NanPolicy,
+  BlockInfluenceOptions,
+  AngularDistanceOptions,
+} from './scorers.js'
 export { createEnsembleScorer, averageRanks } from './ensemble.js'
 export type { EnsembleOptions, EnsembleMethod } from './ensemble.js'
 export { scoreTable } from './table.js'

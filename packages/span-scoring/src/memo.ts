@@ -32,8 +32,20 @@ export interface MemoisedSpanScorer extends SpanScorer {
 }
 
 /** Throws a PruneError unless [start, start+length) is a valid span of a T-block model. */
-export function checkSpan(pkg: string, numBlocks: number, start: number, length: number, maxLength = numBlocks): void {
-  if (!Number.isInteger(start) || !Number.isInteger(length) || length < 1 || start < 0 || start + length > numBlocks) {
+export function checkSpan(
+  pkg: string,
+  numBlocks: number,
+  start: number,
+  length: number,
+  maxLength = numBlocks,
+): void {
+  if (
+    !Number.isInteger(start) ||
+    !Number.isInteger(length) ||
+    length < 1 ||
+    start < 0 ||
+    start + length > numBlocks
+  ) {
     throw new PruneError(
       'INVALID_INPUT',
       `[${pkg}] span [${start}, ${start + length}) is not inside the ${numBlocks} blocks 0..${numBlocks - 1}: pass an integer start ≥ 0 and length ≥ 1 with start+length ≤ ${numBlocks}`,

@@ -50,7 +50,11 @@ export interface MiSpanScorerOptions {
  */
 export function createMiSpanScorer(options: MiSpanScorerOptions): MemoisedSpanScorer {
   const { store, estimator, reducer, passTags = true, shareCache = true } = options
-  if (store.samples < 2) throw new PruneError('INSUFFICIENT_SAMPLES', `${P} the store holds ${store.samples} samples; MI needs at least 2`)
+  if (store.samples < 2)
+    throw new PruneError(
+      'INSUFFICIENT_SAMPLES',
+      `${P} the store holds ${store.samples} samples; MI needs at least 2`,
+    )
   const est: EstimateOptions = passTags ? { tags: store.tags } : {}
   const settings = {
     kind: 'mi',
@@ -81,10 +85,18 @@ export function createMiSpanScorer(options: MiSpanScorerOptions): MemoisedSpanSc
 export type NanPolicy = 'half' | 'skip'
 
 function requireStats(store: ActivationStore, who: string): void {
-  if (store.stats.tokens === 0) throw new PruneError('INSUFFICIENT_SAMPLES', `${P} ${who}: the store has no all-token statistics`)
+  if (store.stats.tokens === 0)
+    throw new PruneError('INSUFFICIENT_SAMPLES', `${P} ${who}: the store has no all-token statistics`)
 }
 
-function tokenMean(store: ActivationStore, start: number, length: number, sums: Float64Array, nanPolicy: NanPolicy, nanValue: number): number {
+function tokenMean(
+  store: ActivationStore,
+  start: number,
+  length: number,
+  sums: Float64Array,
+  nanPolicy: NanPolicy,
+  nanValue: number,
+): number {
   const st = store.stats
   const k = spanStatIndex(st, start, length)
   const fin = st.finite[k]!
@@ -121,7 +133,15 @@ export function createBlockInfluenceScorer(options: BlockInfluenceOptions): Memo
     numBlocks: store.numBlocks,
     higherMeansRemovable: false,
     maxLength: st.maxSpan,
-    settings: { kind: 'block-influence', angular, nanPolicy, aggregate: 'mean', tokens: st.tokens, nanTokens, store: store.settings },
+    settings: {
+      kind: 'block-influence',
+      angular,
+      nanPolicy,
+      aggregate: 'mean',
+      tokens: st.tokens,
+      nanTokens,
+      store: store.settings,
+    },
     evaluate: (start, length) =>
       angular
         ? tokenMean(store, start, length, st.angleSum, nanPolicy, 0.5)
@@ -146,7 +166,8 @@ export interface AngularDistanceOptions {
 export function createAngularDistanceScorer(options: AngularDistanceOptions): MemoisedSpanScorer {
   const { store, tokens = 'last' } = options
   if (tokens === 'all') requireStats(store, 'all-token angular distance')
-  else if (store.lastToken[0]!.rows === 0) throw new PruneError('INSUFFICIENT_SAMPLES', `${P} the store has no last-token rows`)
+  else if (store.lastToken[0]!.rows === 0)
+    throw new PruneError('INSUFFICIENT_SAMPLES', `${P} the store has no last-token rows`)
   return createSpanScorer({
     name: tokens === 'last' ? 'angular-last' : 'angular-all',
     numBlocks: store.numBlocks,
@@ -201,7 +222,12 @@ export function createWindowCosineScorer(options: { readonly store: ActivationSt
     numBlocks: store.numBlocks,
     higherMeansRemovable: true,
     maxLength: st.maxSpan,
-    settings: { kind: 'window-cosine', aggregate: 'mean-of-sequence-means', sequences: st.sequences, store: store.settings },
+    settings: {
+      kind: 'window-cosine',
+      aggregate: 'mean-of-sequence-means',
+      sequences: st.sequences,
+      store: store.settings,
+    },
     evaluate(start, length) {
       const k = spanStatIndex(st, start, length)
       const c = st.seqCount[k]!

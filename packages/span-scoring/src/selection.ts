@@ -1,4 +1,13 @@
-import { type BlockIndex, PruneError, type Selection, type SelectionContext, type Selector, type SpanScorer, blocksForRatio, checkBudget } from '@mi-prun/core'
+import {
+  type BlockIndex,
+  PruneError,
+  type Selection,
+  type SelectionContext,
+  type Selector,
+  type SpanScorer,
+  blocksForRatio,
+  checkBudget,
+} from '@mi-prun/core'
 
 /** A selector that only reads scores: `select` is synchronous; the count may be omitted when `ratio` is set. */
 export interface SyncSelector extends Selector {
@@ -41,15 +50,27 @@ export function resolveProtected(
   const out = new Set<number>()
   const add = (i: number, where: string): void => {
     if (!Number.isInteger(i) || i < 0 || i >= numBlocks) {
-      throw new PruneError('INVALID_INPUT', `[${pkg}] protected block ${i} (from ${where}) is not in 0..${numBlocks - 1}`)
+      throw new PruneError(
+        'INVALID_INPUT',
+        `[${pkg}] protected block ${i} (from ${where}) is not in 0..${numBlocks - 1}`,
+      )
     }
     out.add(i)
   }
   for (const i of fromContext ?? []) add(i, 'context.protectedBlocks')
   const first = protect?.first ?? 0
   const last = protect?.last ?? 0
-  if (!Number.isInteger(first) || first < 0 || !Number.isInteger(last) || last < 0 || first + last > numBlocks) {
-    throw new PruneError('INVALID_INPUT', `[${pkg}] protect.first=${first} and protect.last=${last} must be non-negative integers summing to at most ${numBlocks}`)
+  if (
+    !Number.isInteger(first) ||
+    first < 0 ||
+    !Number.isInteger(last) ||
+    last < 0 ||
+    first + last > numBlocks
+  ) {
+    throw new PruneError(
+      'INVALID_INPUT',
+      `[${pkg}] protect.first=${first} and protect.last=${last} must be non-negative integers summing to at most ${numBlocks}`,
+    )
   }
   for (let i = 0; i < first; i++) out.add(i)
   for (let i = numBlocks - last; i < numBlocks; i++) out.add(i)
@@ -72,17 +93,24 @@ export function resolveBudget(
   if (ratio !== undefined) {
     const fromRatio = blocksForRatio(numBlocks, ratio)
     if (n !== undefined && n !== fromRatio) {
-      throw new PruneError('INVALID_INPUT', `[${pkg}] select() got N=${n} but options.ratio=${ratio} gives ⌈${numBlocks}·${ratio}⌉=${fromRatio}: pass one or the other`)
+      throw new PruneError(
+        'INVALID_INPUT',
+        `[${pkg}] select() got N=${n} but options.ratio=${ratio} gives ⌈${numBlocks}·${ratio}⌉=${fromRatio}: pass one or the other`,
+      )
     }
     n = fromRatio
   }
   if (n === undefined) {
-    throw new PruneError('INVALID_INPUT', `[${pkg}] no budget: pass the number of blocks to remove to select(), or set options.ratio`)
+    throw new PruneError(
+      'INVALID_INPUT',
+      `[${pkg}] no budget: pass the number of blocks to remove to select(), or set options.ratio`,
+    )
   }
   try {
     checkBudget(numBlocks, n, protectedCount)
   } catch (e) {
-    if (e instanceof PruneError) throw new PruneError(e.code, e.message.replace('[@mi-prun/core]', `[${pkg}]`), { cause: e })
+    if (e instanceof PruneError)
+      throw new PruneError(e.code, e.message.replace('[@mi-prun/core]', `[${pkg}]`), { cause: e })
     throw e
   }
   return n
@@ -91,10 +119,16 @@ export function resolveBudget(
 /** The scorer in the context, checked against T; PruneError 'INVALID_INPUT' when missing or mismatched. */
 export function requireScorer(pkg: string, numBlocks: number, scorer: SpanScorer | undefined): SpanScorer {
   if (scorer === undefined) {
-    throw new PruneError('INVALID_INPUT', `[${pkg}] this selector reads span scores: pass context.scorer (e.g. createMiSpanScorer from @mi-prun/span-scoring)`)
+    throw new PruneError(
+      'INVALID_INPUT',
+      `[${pkg}] this selector reads span scores: pass context.scorer (e.g. createMiSpanScorer from @mi-prun/span-scoring)`,
+    )
   }
   if (scorer.numBlocks !== numBlocks) {
-    throw new PruneError('INVALID_INPUT', `[${pkg}] context.numBlocks is ${numBlocks} but the scorer '${scorer.name}' scores ${scorer.numBlocks} blocks`)
+    throw new PruneError(
+      'INVALID_INPUT',
+      `[${pkg}] context.numBlocks is ${numBlocks} but the scorer '${scorer.name}' scores ${scorer.numBlocks} blocks`,
+    )
   }
   return scorer
 }

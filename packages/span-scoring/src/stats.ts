@@ -75,10 +75,14 @@ export class SpanStatsAccumulator {
 
   /** Adds state h_i of the current chunk (rows × d); states must come in order 0..T. */
   add(index: number, h: Matrix): void {
-    if (index !== this.expect) throw new RangeError(`[@mi-prun/span-scoring] hidden state ${index} arrived, expected ${this.expect}`)
+    if (index !== this.expect)
+      throw new RangeError(`[@mi-prun/span-scoring] hidden state ${index} arrived, expected ${this.expect}`)
     this.expect++
     const rows = this.seq.length
-    if (h.rows !== rows) throw new RangeError(`[@mi-prun/span-scoring] hidden state ${index} has ${h.rows} rows, the chunk has ${rows}`)
+    if (h.rows !== rows)
+      throw new RangeError(
+        `[@mi-prun/span-scoring] hidden state ${index} has ${h.rows} rows, the chunk has ${rows}`,
+      )
     const d = h.cols
     const nrm = new Float32Array(rows * d)
     const ok = new Uint8Array(rows)

@@ -70,9 +70,13 @@ export interface ActivationOptions {
  * state arrives, from `seed` and d only, so the same seed gives the same bytes.
  * [1] W. B. Johnson, J. Lindenstrauss, "Extensions of Lipschitz mappings into a Hilbert space" (1984).
  */
-export function createRandomProjection(options: { readonly dims: number; readonly seed?: number }): StateReducer {
+export function createRandomProjection(options: {
+  readonly dims: number
+  readonly seed?: number
+}): StateReducer {
   const { dims, seed = 0 } = options
-  if (!Number.isInteger(dims) || dims < 1) throw new RangeError(`${P} random projection dims must be a positive integer, got ${dims}`)
+  if (!Number.isInteger(dims) || dims < 1)
+    throw new RangeError(`${P} random projection dims must be a positive integer, got ${dims}`)
   let w: Float64Array | undefined
   let d = -1
   return {
@@ -103,9 +107,13 @@ export function createRandomProjection(options: { readonly dims: number; readonl
   }
 }
 
-function checkOptions(opts: ActivationOptions, numBlocks: number): Required<Omit<ActivationOptions, 'reducer'>> {
+function checkOptions(
+  opts: ActivationOptions,
+  numBlocks: number,
+): Required<Omit<ActivationOptions, 'reducer'>> {
   const { maxTokens = 4096, seed = 0, excludeFirst = true, maxSpan = numBlocks } = opts
-  if (!Number.isInteger(maxTokens) || maxTokens < 2) throw new RangeError(`${P} maxTokens must be an integer ≥ 2, got ${maxTokens}`)
+  if (!Number.isInteger(maxTokens) || maxTokens < 2)
+    throw new RangeError(`${P} maxTokens must be an integer ≥ 2, got ${maxTokens}`)
   if (!Number.isInteger(maxSpan) || maxSpan < 1 || maxSpan > numBlocks) {
     throw new RangeError(`${P} maxSpan must be an integer in 1..${numBlocks}, got ${maxSpan}`)
   }
@@ -117,7 +125,8 @@ class RowsBuilder {
   private rows = 0
   cols = -1
   push(m: Matrix): void {
-    if (this.cols >= 0 && m.cols !== this.cols) throw new PruneError('INVALID_INPUT', `${P} states changed width from ${this.cols} to ${m.cols}`)
+    if (this.cols >= 0 && m.cols !== this.cols)
+      throw new PruneError('INVALID_INPUT', `${P} states changed width from ${this.cols} to ${m.cols}`)
     this.cols = m.cols
     this.parts.push(m.data.slice())
     this.rows += m.rows
@@ -157,7 +166,10 @@ export async function collectActivations(
   const total = perBatch.reduce((a, b) => a + b, 0)
   const numSequences = batches.reduce((a, b) => a + b.batch, 0)
   if (total < 2) {
-    throw new PruneError('INSUFFICIENT_SAMPLES', `${P} the calibration batches hold ${total} eligible tokens${excludeFirst ? ' (position 0 excluded)' : ''}: pass more or longer sequences`)
+    throw new PruneError(
+      'INSUFFICIENT_SAMPLES',
+      `${P} the calibration batches hold ${total} eligible tokens${excludeFirst ? ' (position 0 excluded)' : ''}: pass more or longer sequences`,
+    )
   }
   const picks = createRng(seed).sample(total, Math.min(maxTokens, total))
   const acc = new SpanStatsAccumulator(T, maxSpan, numSequences)
@@ -193,10 +205,15 @@ export async function collectActivations(
       captureRows,
       logits: false,
       onHiddenState: (i, h) => {
-        if (h.cols !== d) throw new PruneError('INVALID_INPUT', `${P} adapter streamed h_${i} with ${h.cols} columns, hiddenSize is ${d}`)
+        if (h.cols !== d)
+          throw new PruneError(
+            'INVALID_INPUT',
+            `${P} adapter streamed h_${i} with ${h.cols} columns, hiddenSize is ${d}`,
+          )
         acc.add(i, h)
         const out = new Float32Array(lastRows.length * d)
-        for (let s = 0; s < lastRows.length; s++) out.set(h.data.subarray(lastRows[s]! * d, (lastRows[s]! + 1) * d), s * d)
+        for (let s = 0; s < lastRows.length; s++)
+          out.set(h.data.subarray(lastRows[s]! * d, (lastRows[s]! + 1) * d), s * d)
         last[i]!.push(matrix(lastRows.length, d, out))
       },
     })
@@ -208,12 +225,18 @@ export async function collectActivations(
     }
     const hs = res.hiddenStates
     if (hs === undefined || hs.length !== T + 1) {
-      throw new PruneError('INVALID_INPUT', `${P} adapter returned ${hs?.length ?? 'no'} hidden states for batch ${bi}, expected T+1 = ${T + 1}`)
+      throw new PruneError(
+        'INVALID_INPUT',
+        `${P} adapter returned ${hs?.length ?? 'no'} hidden states for batch ${bi}, expected T+1 = ${T + 1}`,
+      )
     }
     for (let i = 0; i <= T; i++) {
       const h = hs[i]!
       if (h.rows !== captureRows.length || h.cols !== d) {
-        throw new PruneError('INVALID_INPUT', `${P} adapter returned h_${i} of shape ${h.rows}x${h.cols} for batch ${bi}, expected ${captureRows.length}x${d} (captureRows)`)
+        throw new PruneError(
+          'INVALID_INPUT',
+          `${P} adapter returned h_${i} of shape ${h.rows}x${h.cols} for batch ${bi}, expected ${captureRows.length}x${d} (captureRows)`,
+        )
       }
       states[i]!.push(options.reducer ? options.reducer.reduce(h) : h)
     }
@@ -261,19 +284,30 @@ export interface InMemoryStates {
  * most `maxTokens` rows for MI, excluding position 0 when `excludeFirst`. Rows are streamed into the
  * statistics in chunks of 1024 so memory stays bounded.
  */
-export function createActivationStore(input: InMemoryStates, options: ActivationOptions = {}): ActivationStore {
+export function createActivationStore(
+  input: InMemoryStates,
+  options: ActivationOptions = {},
+): ActivationStore {
   const hs = input.states
-  if (hs.length < 2) throw new PruneError('INVALID_INPUT', `${P} need h_0..h_T with T ≥ 1, got ${hs.length} states`)
+  if (hs.length < 2)
+    throw new PruneError('INVALID_INPUT', `${P} need h_0..h_T with T ≥ 1, got ${hs.length} states`)
   const T = hs.length - 1
   const n = hs[0]!.rows
   const d = hs[0]!.cols
   hs.forEach((h, i) => {
-    if (h.rows !== n || h.cols !== d) throw new PruneError('INVALID_INPUT', `${P} h_${i} is ${h.rows}x${h.cols}, h_0 is ${n}x${d}: every state must have the same shape`)
+    if (h.rows !== n || h.cols !== d)
+      throw new PruneError(
+        'INVALID_INPUT',
+        `${P} h_${i} is ${h.rows}x${h.cols}, h_0 is ${n}x${d}: every state must have the same shape`,
+      )
   })
   const { maxTokens, seed, excludeFirst, maxSpan } = checkOptions(options, T)
   let tags = input.tags
   if (tags !== undefined && (tags.sequence.length !== n || tags.position.length !== n)) {
-    throw new PruneError('INVALID_INPUT', `${P} tags have ${tags.sequence.length} sequence ids and ${tags.position.length} positions for ${n} rows`)
+    throw new PruneError(
+      'INVALID_INPUT',
+      `${P} tags have ${tags.sequence.length} sequence ids and ${tags.position.length} positions for ${n} rows`,
+    )
   }
   tags ??= { sequence: new Int32Array(n), position: Int32Array.from({ length: n }, (_, i) => i) }
   // dense sequence ids 0..S−1 in order of first appearance
@@ -292,8 +326,13 @@ export function createActivationStore(input: InMemoryStates, options: Activation
     if (tags.position[r]! >= tags.position[lastRow[id]!]!) lastRow[id] = r
   }
   const eligible: number[] = []
-  for (let r = 0; r < n; r++) if (!excludeFirst || input.tags === undefined || tags.position[r]! !== 0) eligible.push(r)
-  if (eligible.length < 2) throw new PruneError('INSUFFICIENT_SAMPLES', `${P} only ${eligible.length} eligible rows: pass more tokens`)
+  for (let r = 0; r < n; r++)
+    if (!excludeFirst || input.tags === undefined || tags.position[r]! !== 0) eligible.push(r)
+  if (eligible.length < 2)
+    throw new PruneError(
+      'INSUFFICIENT_SAMPLES',
+      `${P} only ${eligible.length} eligible rows: pass more tokens`,
+    )
   const pick = createRng(seed).sample(eligible.length, Math.min(maxTokens, eligible.length))
   const rows = Int32Array.from(pick, (k) => eligible[k]!)
   const acc = new SpanStatsAccumulator(T, maxSpan, dense.size)
@@ -319,7 +358,10 @@ export function createActivationStore(input: InMemoryStates, options: Activation
     dims: sampled[0]!.cols,
     samples: rows.length,
     states: sampled,
-    tags: { sequence: Int32Array.from(rows, (r) => tags.sequence[r]!), position: Int32Array.from(rows, (r) => tags.position[r]!) },
+    tags: {
+      sequence: Int32Array.from(rows, (r) => tags.sequence[r]!),
+      position: Int32Array.from(rows, (r) => tags.position[r]!),
+    },
     lastToken: hs.map((h) => take(h, lastRow)),
     stats: acc.finish(),
     settings: {

@@ -27,11 +27,15 @@ export function scoreTable(scorer: SpanScorer, maxLen?: number): ScoreTable {
   const limit = (scorer as { maxLength?: number }).maxLength ?? T
   const maxLength = maxLen ?? limit
   if (!Number.isInteger(maxLength) || maxLength < 1 || maxLength > limit) {
-    throw new PruneError('INVALID_INPUT', `[@mi-prun/span-scoring] scoreTable maxLen must be an integer in 1..${limit}, got ${maxLen}`)
+    throw new PruneError(
+      'INVALID_INPUT',
+      `[@mi-prun/span-scoring] scoreTable maxLen must be an integer in 1..${limit}, got ${maxLen}`,
+    )
   }
   const safe = (v: number): number | null => (Number.isFinite(v) ? v : null)
   const spans: Array<Array<number | null>> = []
-  for (let L = 1; L <= maxLength; L++) spans.push(Array.from({ length: T - L + 1 }, (_, j) => safe(scorer.score(j, L))))
+  for (let L = 1; L <= maxLength; L++)
+    spans.push(Array.from({ length: T - L + 1 }, (_, j) => safe(scorer.score(j, L))))
   return {
     kind: 'score-table',
     scorer: scorer.name,

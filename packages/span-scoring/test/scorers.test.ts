@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { type EstimateOptions, type Matrix, type MIEstimator, PruneError, createRng, matrix } from '@mi-prun/core'
+import {
+  type EstimateOptions,
+  type Matrix,
+  type MIEstimator,
+  PruneError,
+  createRng,
+  matrix,
+} from '@mi-prun/core'
 import { createGaussianEstimator } from '@mi-prun/mi-gaussian'
 import {
   averageRanks,
@@ -54,7 +61,14 @@ describe('MI span scorer', () => {
   })
 
   it('carries its settings and memoises every span', () => {
-    expect(mi.settings).toMatchObject({ kind: 'mi', estimator: est.settings, samples: 3000, dims: 2, unit: 'nats', reducer: null })
+    expect(mi.settings).toMatchObject({
+      kind: 'mi',
+      estimator: est.settings,
+      samples: 3000,
+      dims: 2,
+      unit: 'nats',
+      reducer: null,
+    })
     expect(JSON.parse(JSON.stringify(mi.settings))).toEqual(mi.settings)
     const before = mi.evaluations
     mi.score(0, 1)
@@ -67,11 +81,26 @@ describe('MI span scorer', () => {
 
   it('passes the row tags (Theiler window) and applies the pair reducer', () => {
     let seen: EstimateOptions | undefined
-    const spy: MIEstimator = { name: 'spy', settings: { kind: 'spy' }, estimate: (x, _y, o) => ((seen = o), x.cols) }
+    const spy: MIEstimator = {
+      name: 'spy',
+      settings: { kind: 'spy' },
+      estimate: (x, _y, o) => ((seen = o), x.cols),
+    }
     const s = createMiSpanScorer({
       store,
       estimator: spy,
-      reducer: { name: 'first', settings: { kind: 'first', rank: 1 }, reducePair: (x, y) => ({ x: matrix(x.rows, 1, x.data.filter((_, i) => i % 2 === 0)), y }) },
+      reducer: {
+        name: 'first',
+        settings: { kind: 'first', rank: 1 },
+        reducePair: (x, y) => ({
+          x: matrix(
+            x.rows,
+            1,
+            x.data.filter((_, i) => i % 2 === 0),
+          ),
+          y,
+        }),
+      },
     })
     expect(s.score(0, 1)).toBe(1)
     expect(seen?.tags?.sequence).toBe(store.tags.sequence)
@@ -88,7 +117,13 @@ describe('MI span scorer', () => {
 })
 
 const table = (T: number, f: (j: number, L: number) => number, higher = true) =>
-  createSpanScorer({ name: 't', numBlocks: T, settings: { kind: 't' }, higherMeansRemovable: higher, evaluate: f })
+  createSpanScorer({
+    name: 't',
+    numBlocks: T,
+    settings: { kind: 't' },
+    higherMeansRemovable: higher,
+    evaluate: f,
+  })
 
 describe('ensemble scorer', () => {
   it('averages direction-applied ranks among spans of the same length', () => {
@@ -142,7 +177,9 @@ describe('scoreTable, objective and budget helpers', () => {
   it('resolves ratios, protection and infeasible budgets', () => {
     expect(resolveBudget('p', 32, undefined, 0.15, 0)).toBe(5)
     expect(resolveBudget('p', 10, undefined, 0.3, 0)).toBe(3)
-    expect(() => resolveBudget('p', 8, 7, undefined, 1)).toThrow(expect.objectContaining({ code: 'INFEASIBLE_BUDGET' }))
+    expect(() => resolveBudget('p', 8, 7, undefined, 1)).toThrow(
+      expect.objectContaining({ code: 'INFEASIBLE_BUDGET' }),
+    )
     expect(() => resolveBudget('p', 8, undefined, undefined, 0)).toThrow(/no budget/)
     expect(resolveProtected('p', 8, [5], { first: 2, last: 1, blocks: [3] })).toEqual([0, 1, 3, 5, 7])
     expect(() => resolveProtected('p', 8, [8], undefined)).toThrow(/not in 0..7/)
@@ -162,7 +199,10 @@ describe('memoisation per store', () => {
     expect([a.evaluations, b.evaluations, calls]).toEqual([1, 0, 1])
     const c = createMiSpanScorer({ store, estimator: { ...counting, settings: { kind: 'counting', k: 2 } } })
     expect(c.score(0, 2)).toBe(2)
-    const other = createMiSpanScorer({ store: createActivationStore({ states }, { maxTokens: 300 }), estimator: counting })
+    const other = createMiSpanScorer({
+      store: createActivationStore({ states }, { maxTokens: 300 }),
+      estimator: counting,
+    })
     expect(other.score(0, 2)).toBe(3)
     const own = createMiSpanScorer({ store, estimator: counting, shareCache: false })
     expect(own.score(0, 2)).toBe(4)

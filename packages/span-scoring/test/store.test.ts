@@ -59,7 +59,14 @@ describe('collectActivations (one forward pass per batch)', async () => {
     expect(store.states.length).toBe(T + 1)
     expect(store.samples).toBe(40)
     for (const h of store.states) expect([h.rows, h.cols]).toEqual([40, d])
-    expect(store.settings).toMatchObject({ source: 'forward', tokensSeen: 108, sequences: 12, maxTokens: 40, seed: 3, excludeFirst: true })
+    expect(store.settings).toMatchObject({
+      source: 'forward',
+      tokensSeen: 108,
+      sequences: 12,
+      maxTokens: 40,
+      seed: 3,
+      excludeFirst: true,
+    })
   })
 
   it('excludes position 0, tags rows with global sequence ids, and pairs the same token across states', () => {
@@ -70,7 +77,9 @@ describe('collectActivations (one forward pass per batch)', async () => {
       const row = (s % 4) * 9 + store.tags.position[r]!
       const hs = full[Math.floor(s / 4)]!
       for (const i of [0, 3, T]) {
-        expect(Array.from(store.states[i]!.data.subarray(r * d, (r + 1) * d))).toEqual(Array.from(hs[i]!.data.subarray(row * d, (row + 1) * d)))
+        expect(Array.from(store.states[i]!.data.subarray(r * d, (r + 1) * d))).toEqual(
+          Array.from(hs[i]!.data.subarray(row * d, (row + 1) * d)),
+        )
       }
     }
   })
@@ -120,7 +129,10 @@ describe('collectActivations (one forward pass per batch)', async () => {
       seq[r] = Math.floor(r / 9)
       pos[r] = r % 9
     }
-    const mem = createActivationStore({ states: Array.from({ length: T + 1 }, (_, i) => allRows(i)), tags: { sequence: seq, position: pos } })
+    const mem = createActivationStore({
+      states: Array.from({ length: T + 1 }, (_, i) => allRows(i)),
+      tags: { sequence: seq, position: pos },
+    })
     for (let k = 0; k < store.stats.cosSum.length; k++) {
       expect(Math.abs(mem.stats.cosSum[k]! - store.stats.cosSum[k]!)).toBeLessThan(1e-9)
       expect(Math.abs(mem.stats.seqMeanCosSum[k]! - store.stats.seqMeanCosSum[k]!)).toBeLessThan(1e-9)
@@ -128,11 +140,18 @@ describe('collectActivations (one forward pass per batch)', async () => {
     const wc = createWindowCosineScorer({ store })
     const wm = createWindowCosineScorer({ store: mem })
     expect(Math.abs(wc.score(2, 2) - wm.score(2, 2))).toBeLessThan(1e-12)
-    expect(createAngularDistanceScorer({ store: mem }).score(0, 4)).toBeCloseTo(createAngularDistanceScorer({ store }).score(0, 4), 12)
+    expect(createAngularDistanceScorer({ store: mem }).score(0, 4)).toBeCloseTo(
+      createAngularDistanceScorer({ store }).score(0, 4),
+      12,
+    )
   })
 
   it('bounds memory with a shared seeded random projection of every sampled state', async () => {
-    const rp = await collectActivations(toyAdapter(T, d), batches, { maxTokens: 40, seed: 3, reducer: createRandomProjection({ dims: 3, seed: 9 }) })
+    const rp = await collectActivations(toyAdapter(T, d), batches, {
+      maxTokens: 40,
+      seed: 3,
+      reducer: createRandomProjection({ dims: 3, seed: 9 }),
+    })
     expect(rp.dims).toBe(3)
     expect(rp.hiddenSize).toBe(d)
     expect(rp.states[0]!.cols).toBe(3)
@@ -142,13 +161,18 @@ describe('collectActivations (one forward pass per batch)', async () => {
   })
 
   it('rejects impossible inputs with PruneErrors', async () => {
-    await expect(collectActivations(toyAdapter(2, 3), [{ batch: 1, seqLen: 1, ids: new Int32Array(1) }])).rejects.toThrow(PruneError)
+    await expect(
+      collectActivations(toyAdapter(2, 3), [{ batch: 1, seqLen: 1, ids: new Int32Array(1) }]),
+    ).rejects.toThrow(PruneError)
     await expect(collectActivations(toyAdapter(2, 3), batches, { maxSpan: 9 })).rejects.toThrow(RangeError)
     const silent = toyAdapter(2, 3)
     const forward = silent.forward.bind(silent)
     silent.forward = (b, o = {}) => forward(b, { ...o, onHiddenState: () => {} }) // never streams to the caller
     await expect(collectActivations(silent, batches)).rejects.toThrow(/streamed 0 hidden states/)
-    const short = createActivationStore({ states: [matrix(3, 2, [1, 0, 0, 1, 1, 1]), matrix(3, 2, [1, 1, 0, 1, 2, 1])] }, { maxSpan: 1 })
+    const short = createActivationStore(
+      { states: [matrix(3, 2, [1, 0, 0, 1, 1, 1]), matrix(3, 2, [1, 1, 0, 1, 2, 1])] },
+      { maxSpan: 1 },
+    )
     expect(() => createBlockInfluenceScorer({ store: short }).score(0, 2)).toThrow(PruneError)
   })
 })
@@ -163,7 +187,10 @@ describe('Block Influence NaN policy', () => {
     expect(createBlockInfluenceScorer({ store, nanPolicy: 'skip' }).score(0, 1)).toBeCloseTo(0.5, 12)
     expect(createBlockInfluenceScorer({ store }).settings['nanTokens']).toBe(1)
     // angular: arccos(1)/π = 0, arccos(0)/π = 0.5
-    expect(createBlockInfluenceScorer({ store, angular: true, nanPolicy: 'skip' }).score(0, 1)).toBeCloseTo(0.25, 12)
+    expect(createBlockInfluenceScorer({ store, angular: true, nanPolicy: 'skip' }).score(0, 1)).toBeCloseTo(
+      0.25,
+      12,
+    )
   })
 })
 
@@ -173,34 +200,57 @@ describe('loadActivationDump (safetensors h.0 … h.T)', () => {
   const T = 3
   const n = 10
   const d = 4
-  const states = Array.from({ length: T + 1 }, (_, i) => matrix(n, d, Float32Array.from({ length: n * d }, (_, k) => Math.sin(k * 0.37 + i) + 0.1 * i)))
+  const states = Array.from({ length: T + 1 }, (_, i) =>
+    matrix(
+      n,
+      d,
+      Float32Array.from({ length: n * d }, (_, k) => Math.sin(k * 0.37 + i) + 0.1 * i),
+    ),
+  )
   const seq = Int32Array.from({ length: n }, (_, r) => (r < 5 ? 7 : 9))
   const pos = Int32Array.from({ length: n }, (_, r) => r % 5)
 
-  it.each(['F32', 'F16', 'BF16'] as const)('reads %s states plus I64 sequence/position tensors', async (dtype) => {
-    const path = join(dir, `dump-${dtype}.safetensors`)
-    const i64 = (v: Int32Array): Uint8Array => new Uint8Array(BigInt64Array.from(v, (x) => BigInt(x)).buffer)
-    await writeSafetensors(path, [
-      ...states.map((h, i) => ({ name: `h.${i}`, dtype, shape: [n, d], data: encodeFloats(dtype, h.data) })),
-      { name: 'sequence', dtype: 'I64', shape: [n], data: i64(seq) },
-      { name: 'position', dtype: 'I64', shape: [n], data: i64(pos) },
-    ])
-    const store = loadActivationDump(path, { maxTokens: 6, seed: 1 })
-    expect(store.numBlocks).toBe(T)
-    expect(store.samples).toBe(6)
-    expect(Array.from(store.tags.position).every((p) => p !== 0)).toBe(true)
-    expect(store.lastToken[0]!.rows).toBe(2)
-    expect(store.stats.tokens).toBe(n)
-    expect(store.stats.sequences).toBe(2)
-    const tol = dtype === 'F32' ? TOL_F32_REL : dtype === 'F16' ? 2e-3 : 1.6e-2
-    const ref = 1 - mean(cosines(states[0]!, states[2]!))
-    expect(Math.abs(createBlockInfluenceScorer({ store }).score(0, 2) - ref)).toBeLessThan(tol)
-    expect(String(store.settings['source'])).toContain('dump:')
-  })
+  it.each(['F32', 'F16', 'BF16'] as const)(
+    'reads %s states plus I64 sequence/position tensors',
+    async (dtype) => {
+      const path = join(dir, `dump-${dtype}.safetensors`)
+      const i64 = (v: Int32Array): Uint8Array =>
+        new Uint8Array(BigInt64Array.from(v, (x) => BigInt(x)).buffer)
+      await writeSafetensors(path, [
+        ...states.map((h, i) => ({
+          name: `h.${i}`,
+          dtype,
+          shape: [n, d],
+          data: encodeFloats(dtype, h.data),
+        })),
+        { name: 'sequence', dtype: 'I64', shape: [n], data: i64(seq) },
+        { name: 'position', dtype: 'I64', shape: [n], data: i64(pos) },
+      ])
+      const store = loadActivationDump(path, { maxTokens: 6, seed: 1 })
+      expect(store.numBlocks).toBe(T)
+      expect(store.samples).toBe(6)
+      expect(Array.from(store.tags.position).every((p) => p !== 0)).toBe(true)
+      expect(store.lastToken[0]!.rows).toBe(2)
+      expect(store.stats.tokens).toBe(n)
+      expect(store.stats.sequences).toBe(2)
+      const tol = dtype === 'F32' ? TOL_F32_REL : dtype === 'F16' ? 2e-3 : 1.6e-2
+      const ref = 1 - mean(cosines(states[0]!, states[2]!))
+      expect(Math.abs(createBlockInfluenceScorer({ store }).score(0, 2) - ref)).toBeLessThan(tol)
+      expect(String(store.settings['source'])).toContain('dump:')
+    },
+  )
 
   it('rejects a dump with a gap in h.0 … h.T', async () => {
     const path = join(dir, 'gap.safetensors')
-    await writeSafetensors(path, [0, 2].map((i) => ({ name: `h.${i}`, dtype: 'F32', shape: [n, d], data: encodeFloats('F32', states[i]!.data) })))
+    await writeSafetensors(
+      path,
+      [0, 2].map((i) => ({
+        name: `h.${i}`,
+        dtype: 'F32',
+        shape: [n, d],
+        data: encodeFloats('F32', states[i]!.data),
+      })),
+    )
     expect(() => loadActivationDump(path)).toThrow(/h\.1 is missing/)
   })
 })

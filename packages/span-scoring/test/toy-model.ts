@@ -1,7 +1,20 @@
 // A tiny deterministic residual "model" for tests: h_0 = E[ids], h_{i+1} = h_i + tanh(W_i h_i) · scale_i.
-import { type ForwardOptions, type ForwardResult, type Matrix, type ModelAdapter, type TokenBatch, createRng, matrix } from '@mi-prun/core'
+import {
+  type ForwardOptions,
+  type ForwardResult,
+  type Matrix,
+  type ModelAdapter,
+  type TokenBatch,
+  createRng,
+  matrix,
+} from '@mi-prun/core'
 
-export function toyAdapter(T: number, d: number, vocab = 17, seed = 1): ModelAdapter & { forwards: number; allStates(b: TokenBatch): Matrix[] } {
+export function toyAdapter(
+  T: number,
+  d: number,
+  vocab = 17,
+  seed = 1,
+): ModelAdapter & { forwards: number; allStates(b: TokenBatch): Matrix[] } {
   const rng = createRng(seed)
   const E = Array.from({ length: vocab * d }, () => rng.normal())
   const W = Array.from({ length: T }, () => Array.from({ length: d * d }, () => rng.normal() / Math.sqrt(d)))
@@ -50,7 +63,8 @@ export function toyAdapter(T: number, d: number, vocab = 17, seed = 1): ModelAda
       return {
         hiddenStates: hs.map((h) => {
           const out = new Float32Array(rows.length * d)
-          for (let k = 0; k < rows.length; k++) out.set(h.data.subarray(rows[k]! * d, (rows[k]! + 1) * d), k * d)
+          for (let k = 0; k < rows.length; k++)
+            out.set(h.data.subarray(rows[k]! * d, (rows[k]! + 1) * d), k * d)
           return matrix(rows.length, d, out)
         }),
       }

@@ -50,20 +50,24 @@ export function describeSelector(opts: SelectorConformanceOptions): void {
 
     it('returns exactly N distinct in-range blocks, sorted, with a cost', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.integer({ min: 1, max: maxN }), fc.integer({ min: 0, max: 1000 }), async (n, seed) => {
-          const sel = await run(opts.create(seed), opts.context(), n)
-          expect(sel.selected.length).toBe(n)
-          expect(new Set(sel.selected).size).toBe(n)
-          for (const b of sel.selected) {
-            expect(Number.isInteger(b)).toBe(true)
-            expect(b).toBeGreaterThanOrEqual(0)
-            expect(b).toBeLessThan(T)
-          }
-          expect([...sel.selected]).toEqual([...sel.selected].sort((a, b) => a - b))
-          expect(sel.cost.forwardPasses).toBeGreaterThanOrEqual(0)
-          expect(sel.cost.miEvaluations).toBeGreaterThanOrEqual(0)
-          if (sel.order) expect([...sel.order].sort((a, b) => a - b)).toEqual([...sel.selected])
-        }),
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: maxN }),
+          fc.integer({ min: 0, max: 1000 }),
+          async (n, seed) => {
+            const sel = await run(opts.create(seed), opts.context(), n)
+            expect(sel.selected.length).toBe(n)
+            expect(new Set(sel.selected).size).toBe(n)
+            for (const b of sel.selected) {
+              expect(Number.isInteger(b)).toBe(true)
+              expect(b).toBeGreaterThanOrEqual(0)
+              expect(b).toBeLessThan(T)
+            }
+            expect([...sel.selected]).toEqual([...sel.selected].sort((a, b) => a - b))
+            expect(sel.cost.forwardPasses).toBeGreaterThanOrEqual(0)
+            expect(sel.cost.miEvaluations).toBeGreaterThanOrEqual(0)
+            if (sel.order) expect([...sel.order].sort((a, b) => a - b)).toEqual([...sel.selected])
+          },
+        ),
         { numRuns: runs, seed: 7 },
       )
     })
@@ -71,7 +75,10 @@ export function describeSelector(opts: SelectorConformanceOptions): void {
     it('never chooses a protected block', async () => {
       await fc.assert(
         fc.asyncProperty(
-          fc.uniqueArray(fc.integer({ min: 0, max: T - 1 }), { minLength: 1, maxLength: Math.max(1, Math.floor(T / 3)) }),
+          fc.uniqueArray(fc.integer({ min: 0, max: T - 1 }), {
+            minLength: 1,
+            maxLength: Math.max(1, Math.floor(T / 3)),
+          }),
           fc.integer({ min: 1, max: maxN }),
           async (prot, n) => {
             const budget = Math.min(n, Math.max(1, maxN - prot.length))
@@ -106,7 +113,8 @@ export function describeSelector(opts: SelectorConformanceOptions): void {
     })
 
     it("rejects N out of range with PruneError 'INFEASIBLE_BUDGET'", async () => {
-      for (const n of [0, -1, T, T + 3, 1.5]) expect(await rejectsBudget(opts.create(1), opts.context(), n)).toBe(true)
+      for (const n of [0, -1, T, T + 3, 1.5])
+        expect(await rejectsBudget(opts.create(1), opts.context(), n)).toBe(true)
       // with every block but one protected, not even one block can go
       const prot = Array.from({ length: T - 1 }, (_, i) => i)
       expect(await rejectsBudget(opts.create(1), { ...opts.context(), protectedBlocks: prot }, 1)).toBe(true)

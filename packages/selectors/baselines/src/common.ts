@@ -18,7 +18,8 @@ export function prepare(
   protect: ProtectOptions | undefined,
 ): Prepared {
   const T = context.numBlocks
-  if (!Number.isInteger(T) || T < 2) throw new PruneError('INVALID_INPUT', `[${PKG}] context.numBlocks must be an integer ≥ 2, got ${T}`)
+  if (!Number.isInteger(T) || T < 2)
+    throw new PruneError('INVALID_INPUT', `[${PKG}] context.numBlocks must be an integer ≥ 2, got ${T}`)
   const protectedBlocks = resolveProtected(PKG, T, context.protectedBlocks, protect)
   const N = resolveBudget(PKG, T, numToRemove, ratio, protectedBlocks.length)
   const p = new Set(protectedBlocks)
@@ -26,9 +27,14 @@ export function prepare(
   return { T, protectedBlocks, N, candidates }
 }
 
-export function requireObjective(context: SelectionContext): (removed: readonly BlockIndex[]) => Promise<number> {
+export function requireObjective(
+  context: SelectionContext,
+): (removed: readonly BlockIndex[]) => Promise<number> {
   if (typeof context.objective !== 'function') {
-    throw new PruneError('INVALID_INPUT', `[${PKG}] this selector runs the model: pass context.objective(removed) → mean calibration NLL (nats), e.g. from a ModelAdapter's nll()`)
+    throw new PruneError(
+      'INVALID_INPUT',
+      `[${PKG}] this selector runs the model: pass context.objective(removed) → mean calibration NLL (nats), e.g. from a ModelAdapter's nll()`,
+    )
   }
   return context.objective
 }
@@ -42,7 +48,11 @@ export function binomial(n: number, k: number): number {
 }
 
 /** Calls `visit` with every k-subset of `items` in lexicographic order (the array is reused; copy to keep it). */
-export function forEachSubset(items: readonly number[], k: number, visit: (subset: readonly number[]) => void): void {
+export function forEachSubset(
+  items: readonly number[],
+  k: number,
+  visit: (subset: readonly number[]) => void,
+): void {
   const n = items.length
   const idx = Array.from({ length: k }, (_, i) => i)
   const cur = idx.map((i) => items[i]!)

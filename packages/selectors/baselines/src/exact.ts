@@ -1,5 +1,18 @@
-import { type BlockIndex, PruneError, type Selection, type SelectionContext, type SpanScorer } from '@mi-prun/core'
-import { type AsyncSelector, type CommonSelectorOptions, type SyncSelector, removability, requireScorer, setObjective } from '@mi-prun/span-scoring'
+import {
+  type BlockIndex,
+  PruneError,
+  type Selection,
+  type SelectionContext,
+  type SpanScorer,
+} from '@mi-prun/core'
+import {
+  type AsyncSelector,
+  type CommonSelectorOptions,
+  type SyncSelector,
+  removability,
+  requireScorer,
+  setObjective,
+} from '@mi-prun/span-scoring'
 import { PKG, binomial, forEachSubset, prepare, requireObjective } from './common.js'
 
 /** Options of the exact-search oracles. */
@@ -7,7 +20,11 @@ export interface ExactSearchOptions extends CommonSelectorOptions {
   /** Refuse (PruneError 'INVALID_CONFIG') when C(candidates, N) exceeds this. */
   readonly maxCombinations?: number
   /** Called once before any work with the number of subsets the search will enumerate (C(candidates, N); 0 for the DP). */
-  readonly onPlan?: (plan: { readonly combinations: number; readonly candidates: number; readonly N: number }) => void
+  readonly onPlan?: (plan: {
+    readonly combinations: number
+    readonly candidates: number
+    readonly N: number
+  }) => void
 }
 
 /** Options of {@link createExactMiSelector}. */
@@ -26,7 +43,12 @@ export interface ExactMiOptions extends ExactSearchOptions {
  * score of a run [i, i+L) of unprotected blocks and block i+L (if any) stays. Ties prefer taking the longest
  * run at the lowest index, i.e. the lexicographically first optimal subset, as enumeration does.
  */
-function dpOptimum(scorer: SpanScorer, T: number, N: number, prot: ReadonlySet<number>): { best: BlockIndex[]; value: number } {
+function dpOptimum(
+  scorer: SpanScorer,
+  T: number,
+  N: number,
+  prot: ReadonlySet<number>,
+): { best: BlockIndex[]; value: number } {
   const NEG = Number.NEGATIVE_INFINITY
   // f[i][n] for i = 0..T+1
   const f = Array.from({ length: T + 2 }, () => new Float64Array(N + 1).fill(NEG))
@@ -85,7 +107,13 @@ function checkCap(count: number, cap: number, n: number, k: number, what: string
  */
 export function createExactMiSelector(options: ExactMiOptions = {}): SyncSelector {
   const { maxCombinations = 2e6, algorithm = 'enumerate' } = options
-  const settings = { kind: 'exact-mi', algorithm, maxCombinations, ratio: options.ratio ?? null, protect: options.protect ? { ...options.protect } : null }
+  const settings = {
+    kind: 'exact-mi',
+    algorithm,
+    maxCombinations,
+    ratio: options.ratio ?? null,
+    protect: options.protect ? { ...options.protect } : null,
+  }
   return {
     name: 'exact-mi',
     settings,
@@ -97,10 +125,19 @@ export function createExactMiSelector(options: ExactMiOptions = {}): SyncSelecto
       const ev0 = scorer.evaluations
       let best: BlockIndex[] = []
       let bestValue = Number.NEGATIVE_INFINITY
-      options.onPlan?.({ combinations: algorithm === 'dynamic-programming' ? 0 : combinations, candidates: candidates.length, N })
+      options.onPlan?.({
+        combinations: algorithm === 'dynamic-programming' ? 0 : combinations,
+        candidates: candidates.length,
+        N,
+      })
       if (algorithm === 'dynamic-programming') {
         const cand = new Set(candidates)
-        ;({ best, value: bestValue } = dpOptimum(scorer, T, N, new Set([...Array(T).keys()].filter((b) => !cand.has(b)))))
+        ;({ best, value: bestValue } = dpOptimum(
+          scorer,
+          T,
+          N,
+          new Set([...Array(T).keys()].filter((b) => !cand.has(b))),
+        ))
       } else {
         checkCap(combinations, maxCombinations, candidates.length, N, 'exact MI search')
         forEachSubset(candidates, N, (s) => {
@@ -131,7 +168,12 @@ export function createExactMiSelector(options: ExactMiOptions = {}): SyncSelecto
  */
 export function createExactPerplexitySelector(options: ExactSearchOptions = {}): AsyncSelector {
   const { maxCombinations = 5000 } = options
-  const settings = { kind: 'exact-ppl', maxCombinations, ratio: options.ratio ?? null, protect: options.protect ? { ...options.protect } : null }
+  const settings = {
+    kind: 'exact-ppl',
+    maxCombinations,
+    ratio: options.ratio ?? null,
+    protect: options.protect ? { ...options.protect } : null,
+  }
   return {
     name: 'exact-ppl',
     settings,
@@ -148,7 +190,11 @@ export function createExactPerplexitySelector(options: ExactSearchOptions = {}):
       let bestLoss = Number.POSITIVE_INFINITY
       for (const s of subsets) {
         const loss = await objective(s)
-        if (!Number.isFinite(loss)) throw new PruneError('NON_FINITE', `[${PKG}] the objective returned ${loss} for removed set ${JSON.stringify(s)}`)
+        if (!Number.isFinite(loss))
+          throw new PruneError(
+            'NON_FINITE',
+            `[${PKG}] the objective returned ${loss} for removed set ${JSON.stringify(s)}`,
+          )
         if (loss < bestLoss) {
           bestLoss = loss
           best = s

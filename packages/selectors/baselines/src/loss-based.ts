@@ -20,8 +20,12 @@ export interface SlebOptions extends CommonSelectorOptions {
  */
 export function createSlebSelector(options: SlebOptions = {}): AsyncSelector {
   const { earlyBarrier = 1, latterBarrier = 1 } = options
-  for (const [n, v] of [['earlyBarrier', earlyBarrier], ['latterBarrier', latterBarrier]] as const) {
-    if (!Number.isInteger(v) || v < 0) throw new RangeError(`[${PKG}] ${n} must be a non-negative integer, got ${v}`)
+  for (const [n, v] of [
+    ['earlyBarrier', earlyBarrier],
+    ['latterBarrier', latterBarrier],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 0)
+      throw new RangeError(`[${PKG}] ${n} must be a non-negative integer, got ${v}`)
   }
   const settings = {
     kind: 'sleb',
@@ -45,7 +49,8 @@ export function createSlebSelector(options: SlebOptions = {}): AsyncSelector {
       const { N, candidates } = prepare(context, numToRemove, options.ratio, protect)
       const objective = requireObjective(context)
       const order: number[] = []
-      const steps: Array<{ step: number; losses: Array<{ block: number; loss: number }>; chosen: number }> = []
+      const steps: Array<{ step: number; losses: Array<{ block: number; loss: number }>; chosen: number }> =
+        []
       let passes = 0
       const alive = new Set(candidates)
       for (let step = 0; step < N; step++) {
@@ -56,7 +61,11 @@ export function createSlebSelector(options: SlebOptions = {}): AsyncSelector {
           const loss = await objective([...order, j].sort((a, b) => a - b))
           passes++
           losses.push({ block: j, loss })
-          if (!Number.isFinite(loss)) throw new PruneError('NON_FINITE', `[${PKG}] the objective returned ${loss} for removed set ${JSON.stringify([...order, j])}`)
+          if (!Number.isFinite(loss))
+            throw new PruneError(
+              'NON_FINITE',
+              `[${PKG}] the objective returned ${loss} for removed set ${JSON.stringify([...order, j])}`,
+            )
           if (loss < bestLoss || (loss === bestLoss && j < best)) {
             bestLoss = loss
             best = j
@@ -86,7 +95,11 @@ export function createSlebSelector(options: SlebOptions = {}): AsyncSelector {
  * [1] B.-K. Kim et al., "Shortened LLaMA: Depth Pruning for Large Language Models with Comparison of Retraining Methods", arXiv 2402.02834 (2024).
  */
 export function createPerplexityRankSelector(options: CommonSelectorOptions = {}): AsyncSelector {
-  const settings = { kind: 'ppl-rank', ratio: options.ratio ?? null, protect: options.protect ? { ...options.protect } : null }
+  const settings = {
+    kind: 'ppl-rank',
+    ratio: options.ratio ?? null,
+    protect: options.protect ? { ...options.protect } : null,
+  }
   return {
     name: 'ppl-rank',
     settings,
@@ -97,7 +110,11 @@ export function createPerplexityRankSelector(options: CommonSelectorOptions = {}
       const ppl: Array<{ block: number; loss: number; ppl: number }> = []
       for (const j of candidates) {
         const loss = await objective([j])
-        if (!Number.isFinite(loss)) throw new PruneError('NON_FINITE', `[${PKG}] the objective returned ${loss} with block ${j} removed`)
+        if (!Number.isFinite(loss))
+          throw new PruneError(
+            'NON_FINITE',
+            `[${PKG}] the objective returned ${loss} with block ${j} removed`,
+          )
         ppl.push({ block: j, loss, ppl: Math.exp(loss) })
       }
       const ranked = [...ppl].sort((a, b) => a.loss - b.loss || a.block - b.block).map((p) => p.block)

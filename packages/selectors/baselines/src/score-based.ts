@@ -1,5 +1,10 @@
 import { PruneError, type Selection, type SelectionContext, createRng } from '@mi-prun/core'
-import { type CommonSelectorOptions, type SyncSelector, removability, requireScorer } from '@mi-prun/span-scoring'
+import {
+  type CommonSelectorOptions,
+  type SyncSelector,
+  removability,
+  requireScorer,
+} from '@mi-prun/span-scoring'
 import { PKG, prepare } from './common.js'
 
 /**
@@ -10,7 +15,11 @@ import { PKG, prepare } from './common.js'
  * [1] X. Men et al., "ShortGPT: Layers in Large Language Models are More Redundant Than You Expect", arXiv 2403.03853 (2024).
  */
 export function createTopNSelector(options: CommonSelectorOptions = {}): SyncSelector {
-  const settings = { kind: 'top-n', ratio: options.ratio ?? null, protect: options.protect ? { ...options.protect } : null }
+  const settings = {
+    kind: 'top-n',
+    ratio: options.ratio ?? null,
+    protect: options.protect ? { ...options.protect } : null,
+  }
   return {
     name: 'top-n',
     settings,
@@ -28,7 +37,11 @@ export function createTopNSelector(options: CommonSelectorOptions = {}): SyncSel
         order,
         settings: { ...settings, scorer: scorer.name, scorerSettings: scorer.settings },
         cost: { forwardPasses: 0, miEvaluations: scorer.evaluations - ev0, wallMs: performance.now() - t0 },
-        trace: { kind: 'top-n-trace', scores: candidates.map((i) => ({ block: i, score: scorer.score(i, 1) })), ranking: ranked },
+        trace: {
+          kind: 'top-n-trace',
+          scores: candidates.map((i) => ({ block: i, score: scorer.score(i, 1) })),
+          ranking: ranked,
+        },
       }
     },
   }
@@ -42,7 +55,11 @@ export function createTopNSelector(options: CommonSelectorOptions = {}): SyncSel
  * [2] X. Chen et al., "Streamlining Redundant Layers to Compress Large Language Models", ICLR 2025.
  */
 export function createBestWindowSelector(options: CommonSelectorOptions = {}): SyncSelector {
-  const settings = { kind: 'best-window', ratio: options.ratio ?? null, protect: options.protect ? { ...options.protect } : null }
+  const settings = {
+    kind: 'best-window',
+    ratio: options.ratio ?? null,
+    protect: options.protect ? { ...options.protect } : null,
+  }
   return {
     name: 'best-window',
     settings,
@@ -68,7 +85,10 @@ export function createBestWindowSelector(options: CommonSelectorOptions = {}): S
         }
       }
       if (best < 0) {
-        throw new PruneError('INFEASIBLE_BUDGET', `[${PKG}] no window of ${N} contiguous blocks avoids the protected blocks ${JSON.stringify(protectedBlocks)}: lower N or protect fewer blocks`)
+        throw new PruneError(
+          'INFEASIBLE_BUDGET',
+          `[${PKG}] no window of ${N} contiguous blocks avoids the protected blocks ${JSON.stringify(protectedBlocks)}: lower N or protect fewer blocks`,
+        )
       }
       const selected = Array.from({ length: N }, (_, i) => best + i)
       return {
@@ -96,13 +116,24 @@ export interface RandomSelectorOptions extends CommonSelectorOptions {
  */
 export function createRandomSelector(options: RandomSelectorOptions = {}): SyncSelector {
   const { seed = 0, contiguous = false } = options
-  const settings = { kind: 'random', seed, contiguous, ratio: options.ratio ?? null, protect: options.protect ? { ...options.protect } : null }
+  const settings = {
+    kind: 'random',
+    seed,
+    contiguous,
+    ratio: options.ratio ?? null,
+    protect: options.protect ? { ...options.protect } : null,
+  }
   return {
     name: 'random',
     settings,
     select(context: SelectionContext, numToRemove?: number): Selection {
       const t0 = performance.now()
-      const { T, N, candidates, protectedBlocks } = prepare(context, numToRemove, options.ratio, options.protect)
+      const { T, N, candidates, protectedBlocks } = prepare(
+        context,
+        numToRemove,
+        options.ratio,
+        options.protect,
+      )
       const rng = createRng(seed)
       let selected: number[]
       if (contiguous) {
@@ -113,7 +144,11 @@ export function createRandomSelector(options: RandomSelectorOptions = {}): SyncS
           for (let b = l; b < l + N; b++) if (prot.has(b)) ok = false
           if (ok) starts.push(l)
         }
-        if (starts.length === 0) throw new PruneError('INFEASIBLE_BUDGET', `[${PKG}] no window of ${N} contiguous unprotected blocks exists: lower N`)
+        if (starts.length === 0)
+          throw new PruneError(
+            'INFEASIBLE_BUDGET',
+            `[${PKG}] no window of ${N} contiguous unprotected blocks exists: lower N`,
+          )
         const l = starts[rng.nextInt(starts.length)]!
         selected = Array.from({ length: N }, (_, i) => l + i)
       } else {

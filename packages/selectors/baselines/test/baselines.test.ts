@@ -49,19 +49,54 @@ function lossModel(T: number, seed: number) {
   return { objective, c, calls: () => calls }
 }
 
-describeSelector({ name: 'top-n', create: () => createTopNSelector(), context: () => ({ numBlocks: 12, scorer: chainScorer(12, 1) }) })
-describeSelector({ name: 'best-window', create: () => createBestWindowSelector(), context: () => ({ numBlocks: 12, scorer: chainScorer(12, 2, false) }) })
-describeSelector({ name: 'random', create: (seed) => createRandomSelector({ seed }), context: () => ({ numBlocks: 12 }) })
-describeSelector({ name: 'random contiguous', create: (seed) => createRandomSelector({ seed, contiguous: true }), context: () => ({ numBlocks: 12 }) })
-describeSelector({ name: 'sleb', create: () => createSlebSelector(), context: () => ({ numBlocks: 9, objective: lossModel(9, 3).objective }), maxBudget: 6, runs: 6 })
-describeSelector({ name: 'ppl-rank', create: () => createPerplexityRankSelector(), context: () => ({ numBlocks: 10, objective: lossModel(10, 4).objective }) })
-describeSelector({ name: 'exact-mi', create: () => createExactMiSelector(), context: () => ({ numBlocks: 10, scorer: chainScorer(10, 5) }) })
+describeSelector({
+  name: 'top-n',
+  create: () => createTopNSelector(),
+  context: () => ({ numBlocks: 12, scorer: chainScorer(12, 1) }),
+})
+describeSelector({
+  name: 'best-window',
+  create: () => createBestWindowSelector(),
+  context: () => ({ numBlocks: 12, scorer: chainScorer(12, 2, false) }),
+})
+describeSelector({
+  name: 'random',
+  create: (seed) => createRandomSelector({ seed }),
+  context: () => ({ numBlocks: 12 }),
+})
+describeSelector({
+  name: 'random contiguous',
+  create: (seed) => createRandomSelector({ seed, contiguous: true }),
+  context: () => ({ numBlocks: 12 }),
+})
+describeSelector({
+  name: 'sleb',
+  create: () => createSlebSelector(),
+  context: () => ({ numBlocks: 9, objective: lossModel(9, 3).objective }),
+  maxBudget: 6,
+  runs: 6,
+})
+describeSelector({
+  name: 'ppl-rank',
+  create: () => createPerplexityRankSelector(),
+  context: () => ({ numBlocks: 10, objective: lossModel(10, 4).objective }),
+})
+describeSelector({
+  name: 'exact-mi',
+  create: () => createExactMiSelector(),
+  context: () => ({ numBlocks: 10, scorer: chainScorer(10, 5) }),
+})
 describeSelector({
   name: 'exact-mi (dynamic programming)',
   create: () => createExactMiSelector({ algorithm: 'dynamic-programming' }),
   context: () => ({ numBlocks: 12, scorer: chainScorer(12, 6) }),
 })
-describeSelector({ name: 'exact-ppl', create: () => createExactPerplexitySelector(), context: () => ({ numBlocks: 8, objective: lossModel(8, 6).objective }), runs: 6 })
+describeSelector({
+  name: 'exact-ppl',
+  create: () => createExactPerplexitySelector(),
+  context: () => ({ numBlocks: 8, objective: lossModel(8, 6).objective }),
+  runs: 6,
+})
 
 /** Independent brute force: every k-subset of 0..T−1 not touching `prot`, recursively. */
 function allSubsets(T: number, k: number, prot: ReadonlySet<number> = new Set()): number[][] {
@@ -78,34 +113,64 @@ function allSubsets(T: number, k: number, prot: ReadonlySet<number> = new Set())
 
 describe('score-based baselines: known answers', () => {
   it('top-n removes the N most removable blocks, applying the scorer’s direction', () => {
-    const s = createSpanScorer({ name: 'bi', numBlocks: 6, settings: { kind: 'bi' }, higherMeansRemovable: false, evaluate: (j) => [0.5, 0.1, 0.3, 0.05, 0.3, 0.9][j]! })
+    const s = createSpanScorer({
+      name: 'bi',
+      numBlocks: 6,
+      settings: { kind: 'bi' },
+      higherMeansRemovable: false,
+      evaluate: (j) => [0.5, 0.1, 0.3, 0.05, 0.3, 0.9][j]!,
+    })
     const r = createTopNSelector().select({ numBlocks: 6, scorer: s }, 3)
     expect(r.order).toEqual([3, 1, 2]) // lowest BI first; tie 0.3 (blocks 2, 4) → lower index
     expect(r.selected).toEqual([1, 2, 3])
-    const hi = createSpanScorer({ name: 'mi', numBlocks: 6, settings: { kind: 'mi' }, higherMeansRemovable: true, evaluate: (j) => [0.5, 0.1, 0.3, 0.05, 0.3, 0.9][j]! })
-    expect(createTopNSelector({ protect: { last: 1 } }).select({ numBlocks: 6, scorer: hi }, 2).selected).toEqual([0, 2])
+    const hi = createSpanScorer({
+      name: 'mi',
+      numBlocks: 6,
+      settings: { kind: 'mi' },
+      higherMeansRemovable: true,
+      evaluate: (j) => [0.5, 0.1, 0.3, 0.05, 0.3, 0.9][j]!,
+    })
+    expect(
+      createTopNSelector({ protect: { last: 1 } }).select({ numBlocks: 6, scorer: hi }, 2).selected,
+    ).toEqual([0, 2])
   })
 
   it('best-window takes argmin of angular distance / argmax of cosine over windows of length N', () => {
-    const d = createSpanScorer({ name: 'ang', numBlocks: 6, settings: { kind: 'a' }, higherMeansRemovable: false, evaluate: (j, L) => (L === 3 ? [0.4, 0.2, 0.3, 0.2][j]! : 1) })
+    const d = createSpanScorer({
+      name: 'ang',
+      numBlocks: 6,
+      settings: { kind: 'a' },
+      higherMeansRemovable: false,
+      evaluate: (j, L) => (L === 3 ? [0.4, 0.2, 0.3, 0.2][j]! : 1),
+    })
     const r = createBestWindowSelector().select({ numBlocks: 6, scorer: d }, 3)
     expect(r.selected).toEqual([1, 2, 3]) // tie 0.2 at starts 1 and 3 → lower start
     expect(r.cost.miEvaluations).toBe(4)
-    expect(createBestWindowSelector({ protect: { blocks: [2] } }).select({ numBlocks: 6, scorer: d }, 3).selected).toEqual([3, 4, 5])
-    const cos = createSpanScorer({ name: 'cos', numBlocks: 6, settings: { kind: 'c' }, higherMeansRemovable: true, evaluate: (j, L) => (L === 2 ? [0.1, 0.9, 0.2, 0.3, 0.95][j]! : 0) })
+    expect(
+      createBestWindowSelector({ protect: { blocks: [2] } }).select({ numBlocks: 6, scorer: d }, 3).selected,
+    ).toEqual([3, 4, 5])
+    const cos = createSpanScorer({
+      name: 'cos',
+      numBlocks: 6,
+      settings: { kind: 'c' },
+      higherMeansRemovable: true,
+      evaluate: (j, L) => (L === 2 ? [0.1, 0.9, 0.2, 0.3, 0.95][j]! : 0),
+    })
     expect(createBestWindowSelector().select({ numBlocks: 6, scorer: cos }, 2).selected).toEqual([4, 5])
-    expect(() => createBestWindowSelector({ protect: { blocks: [2, 4] } }).select({ numBlocks: 6, scorer: d }, 3)).toThrow(
-      expect.objectContaining({ code: 'INFEASIBLE_BUDGET' }),
-    )
+    expect(() =>
+      createBestWindowSelector({ protect: { blocks: [2, 4] } }).select({ numBlocks: 6, scorer: d }, 3),
+    ).toThrow(expect.objectContaining({ code: 'INFEASIBLE_BUDGET' }))
   })
 
   it('random draws uniformly: each of 10 blocks chosen ≈ N/T of the time over seeds', () => {
     const counts = new Array(10).fill(0)
-    for (let seed = 0; seed < 2000; seed++) for (const b of createRandomSelector({ seed }).select({ numBlocks: 10 }, 3).selected) counts[b]++
+    for (let seed = 0; seed < 2000; seed++)
+      for (const b of createRandomSelector({ seed }).select({ numBlocks: 10 }, 3).selected) counts[b]++
     // expected 600 each; binomial sd ≈ 20.5 → ±5 sd
     for (const c of counts) expect(Math.abs(c - 600)).toBeLessThan(103)
     const starts = new Array(8).fill(0)
-    for (let seed = 0; seed < 1600; seed++) starts[createRandomSelector({ seed, contiguous: true }).select({ numBlocks: 10 }, 3).selected[0]!]++
+    for (let seed = 0; seed < 1600; seed++)
+      starts[createRandomSelector({ seed, contiguous: true }).select({ numBlocks: 10 }, 3).selected[0]!]++
     for (const c of starts) expect(Math.abs(c - 200)).toBeLessThan(71)
   })
 
@@ -130,10 +195,15 @@ describe('score-based baselines: known answers', () => {
     expect((r.trace as { combinations: number }).combinations).toBe(210)
     // every span of length ≤ 4 is touched once: Σ_{L=1..4} (T − L + 1) = 10 + 9 + 8 + 7
     expect(r.cost.miEvaluations).toBe(34)
-    expect(() => createExactMiSelector({ maxCombinations: 209 }).select({ numBlocks: T, scorer: chainScorer(T, 8) }, 4)).toThrow(/C\(10, 4\) = 210/)
+    expect(() =>
+      createExactMiSelector({ maxCombinations: 209 }).select({ numBlocks: T, scorer: chainScorer(T, 8) }, 4),
+    ).toThrow(/C\(10, 4\) = 210/)
     // the dynamic program has no cap and finds the same set on a 32-block model
     const big = chainScorer(32, 9)
-    const dp = createExactMiSelector({ algorithm: 'dynamic-programming', maxCombinations: 1 }).select({ numBlocks: 32, scorer: big }, 5)
+    const dp = createExactMiSelector({ algorithm: 'dynamic-programming', maxCombinations: 1 }).select(
+      { numBlocks: 32, scorer: big },
+      5,
+    )
     expect(dp.cost.miEvaluations).toBeLessThanOrEqual(150)
     expect(dp.selected.length).toBe(5)
   })
@@ -171,13 +241,18 @@ describe('loss-based baselines against brute force (synthetic loss)', () => {
     expect(r.cost.forwardPasses).toBe(7 + 6 + 5 + 4)
     expect(r.selected).not.toContain(0)
     expect(r.selected).not.toContain(T - 1)
-    await expect(createSlebSelector().select({ numBlocks: T, objective: m.objective }, 7)).rejects.toThrow(expect.objectContaining({ code: 'INFEASIBLE_BUDGET' }))
+    await expect(createSlebSelector().select({ numBlocks: T, objective: m.objective }, 7)).rejects.toThrow(
+      expect.objectContaining({ code: 'INFEASIBLE_BUDGET' }),
+    )
   })
 
   it('ppl-rank removes the N blocks with the lowest single-removal loss, one pass per candidate', async () => {
     const T = 10
     const m = lossModel(T, 12)
-    const r = await createPerplexityRankSelector({ protect: { first: 2, last: 1 } }).select({ numBlocks: T, objective: m.objective }, 3)
+    const r = await createPerplexityRankSelector({ protect: { first: 2, last: 1 } }).select(
+      { numBlocks: T, objective: m.objective },
+      3,
+    )
     const ranked = [2, 3, 4, 5, 6, 7, 8].sort((a, b) => m.c[a]! - m.c[b]! || a - b)
     expect(r.order).toEqual(ranked.slice(0, 3))
     expect(r.cost.forwardPasses).toBe(7)
@@ -190,7 +265,10 @@ describe('loss-based baselines against brute force (synthetic loss)', () => {
     const m = lossModel(T, 13)
     const prot = new Set([0])
     const plans: number[] = []
-    const r = await createExactPerplexitySelector({ onPlan: (p) => plans.push(p.combinations) }).select({ numBlocks: T, objective: m.objective, protectedBlocks: [0] }, 3)
+    const r = await createExactPerplexitySelector({ onPlan: (p) => plans.push(p.combinations) }).select(
+      { numBlocks: T, objective: m.objective, protectedBlocks: [0] },
+      3,
+    )
     expect(plans).toEqual([35])
     let best: number[] = []
     let bestL = Infinity
@@ -203,9 +281,17 @@ describe('loss-based baselines against brute force (synthetic loss)', () => {
     }
     expect(r.selected).toEqual(best)
     expect(r.cost.forwardPasses).toBe(35)
-    await expect(createExactPerplexitySelector({ maxCombinations: 34 }).select({ numBlocks: T, objective: m.objective, protectedBlocks: [0] }, 3)).rejects.toThrow(PruneError)
+    await expect(
+      createExactPerplexitySelector({ maxCombinations: 34 }).select(
+        { numBlocks: T, objective: m.objective, protectedBlocks: [0] },
+        3,
+      ),
+    ).rejects.toThrow(PruneError)
     // the greedy SLEB result is never better than the oracle
-    const sleb = await createSlebSelector({ earlyBarrier: 1, latterBarrier: 0 }).select({ numBlocks: T, objective: m.objective }, 3)
+    const sleb = await createSlebSelector({ earlyBarrier: 1, latterBarrier: 0 }).select(
+      { numBlocks: T, objective: m.objective },
+      3,
+    )
     expect(await m.objective(sleb.selected)).toBeGreaterThanOrEqual(bestL)
   })
 

@@ -20,7 +20,8 @@ export interface ConflictFreeResult {
   readonly nodes: number
 }
 
-const overlaps = (a: WindowChoice, b: WindowChoice): boolean => a.start < b.start + b.length && b.start < a.start + a.length
+const overlaps = (a: WindowChoice, b: WindowChoice): boolean =>
+  a.start < b.start + b.length && b.start < a.start + a.length
 
 /**
  * ConflictFreeSelect (method.md §4c): picks one window per group so that no two chosen windows share a
@@ -40,12 +41,16 @@ export function conflictFreeSelect(
   const m = groups.length
   let combinations = 1
   for (const g of groups) combinations *= g.length
-  const orders = groups.map((g) => g.map((_, i) => i).sort((a, b) => g[b]!.value - g[a]!.value || g[a]!.start - g[b]!.start))
+  const orders = groups.map((g) =>
+    g.map((_, i) => i).sort((a, b) => g[b]!.value - g[a]!.value || g[a]!.start - g[b]!.start),
+  )
   let best = [...initial]
   let bestTotal = initial.reduce((a, c, gi) => a + groups[gi]![c]!.value, 0)
   const exact = combinations <= exactLimit
   // group order: largest best value first (tighter bounds, better greedy)
-  const gorder = groups.map((_, i) => i).sort((a, b) => groups[b]![orders[b]![0]!]!.value - groups[a]![orders[a]![0]!]!.value || a - b)
+  const gorder = groups
+    .map((_, i) => i)
+    .sort((a, b) => groups[b]![orders[b]![0]!]!.value - groups[a]![orders[a]![0]!]!.value || a - b)
   const suffixBest = new Float64Array(m + 1)
   for (let k = m - 1; k >= 0; k--) {
     const g = gorder[k]!

@@ -1,4 +1,10 @@
-import { type BlockIndex, PruneError, type Selection, type SelectionContext, type SpanScorer } from '@mi-prun/core'
+import {
+  type BlockIndex,
+  PruneError,
+  type Selection,
+  type SelectionContext,
+  type SpanScorer,
+} from '@mi-prun/core'
 import {
   type CommonSelectorOptions,
   type SyncSelector,
@@ -111,9 +117,11 @@ const key = (p: readonly number[]): string => p.join(',')
 export function createFastBlockSelectSelector(options: FastBlockSelectOptions = {}): SyncSelector {
   const { k = 5, pool = 'fixed', maxIterations = 20, exactLimit = 1e5, keep = 'best' } = options
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`[${PKG}] k must be a positive integer, got ${k}`)
-  if (!Number.isInteger(maxIterations) || maxIterations < 1) throw new RangeError(`[${PKG}] maxIterations must be a positive integer, got ${maxIterations}`)
+  if (!Number.isInteger(maxIterations) || maxIterations < 1)
+    throw new RangeError(`[${PKG}] maxIterations must be a positive integer, got ${maxIterations}`)
   if (!(exactLimit >= 1)) throw new RangeError(`[${PKG}] exactLimit must be ≥ 1, got ${exactLimit}`)
-  if (pool !== 'fixed' && pool !== 'recompute') throw new RangeError(`[${PKG}] pool must be 'fixed' or 'recompute', got ${String(pool)}`)
+  if (pool !== 'fixed' && pool !== 'recompute')
+    throw new RangeError(`[${PKG}] pool must be 'fixed' or 'recompute', got ${String(pool)}`)
   const settings = {
     kind: 'fast-block-select',
     k,
@@ -180,11 +188,19 @@ interface Resolved {
   readonly keep: 'best' | 'last'
 }
 
-function fastBlockSelect(scorer: SpanScorer, T: number, N: number, prot: ReadonlySet<number>, o: Resolved): FbsTrace {
+function fastBlockSelect(
+  scorer: SpanScorer,
+  T: number,
+  N: number,
+  prot: ReadonlySet<number>,
+  o: Resolved,
+): FbsTrace {
   const ev0 = scorer.evaluations
   const importance: Array<number | null> = []
   for (let i = 0; i < T; i++) importance.push(prot.has(i) ? null : 0 - removability(scorer, i, 1))
-  const order = [...Array(T).keys()].filter((i) => !prot.has(i)).sort((a, b) => importance[a]! - importance[b]! || a - b)
+  const order = [...Array(T).keys()]
+    .filter((i) => !prot.has(i))
+    .sort((a, b) => importance[a]! - importance[b]! || a - b)
   const available = order.length
   const M = Math.max(0, Math.min(N, T - N, available - N))
   let P = order.slice(0, N).sort((a, b) => a - b)
@@ -227,7 +243,11 @@ function fastBlockSelect(scorer: SpanScorer, T: number, N: number, prot: Readonl
         return { start: w, length: L, J: j, score, evaluated: top ? 'top-k' : 'current' }
       })
       const cur = list.findIndex((c) => c.start === gs)
-      if (cur < 0) throw new PruneError('INVALID_INPUT', `[${PKG}] internal: the current window [${gs}, ${gs + L}) is not in the pool`)
+      if (cur < 0)
+        throw new PruneError(
+          'INVALID_INPUT',
+          `[${PKG}] internal: the current window [${gs}, ${gs + L}) is not in the pool`,
+        )
       initial.push(cur)
       objective += list[cur]!.value
       lists.push(list)
@@ -270,7 +290,8 @@ function fastBlockSelect(scorer: SpanScorer, T: number, N: number, prot: Readonl
     for (const [s, L] of maximalRuns(P)) finalObjective += removability(scorer, s, L)
   }
   let returnedObjective = finalObjective
-  if (o.keep === 'best') for (const it of iterations) returnedObjective = Math.max(returnedObjective, it.objective)
+  if (o.keep === 'best')
+    for (const it of iterations) returnedObjective = Math.max(returnedObjective, it.objective)
   return {
     kind: 'fast-block-select-trace',
     importance,

@@ -3,7 +3,11 @@ import fc from 'fast-check'
 import { PruneError } from '@mi-prun/core'
 import { describeSelector } from '@mi-prun/testkit'
 import { setObjective } from '@mi-prun/span-scoring'
-import { type FbsTrace, conflictFreeSelect, createFastBlockSelectSelector } from '@mi-prun/selector-fast-block-select'
+import {
+  type FbsTrace,
+  conflictFreeSelect,
+  createFastBlockSelectSelector,
+} from '@mi-prun/selector-fast-block-select'
 import { randomScorer, residualScorer } from './tables.js'
 
 describeSelector({
@@ -57,8 +61,14 @@ describe('Fast-Block-Select properties', () => {
     fc.assert(
       fc.property(arbCase, ({ T, seed, kind, frac, pool }) => {
         const N = Math.max(1, Math.min(T - 1, Math.round(frac * T)))
-        const a = createFastBlockSelectSelector({ pool }).select({ numBlocks: T, scorer: make(kind, T, seed) }, N)
-        const b = createFastBlockSelectSelector({ pool }).select({ numBlocks: T, scorer: make(kind, T, seed) }, N)
+        const a = createFastBlockSelectSelector({ pool }).select(
+          { numBlocks: T, scorer: make(kind, T, seed) },
+          N,
+        )
+        const b = createFastBlockSelectSelector({ pool }).select(
+          { numBlocks: T, scorer: make(kind, T, seed) },
+          N,
+        )
         expect(JSON.stringify(b.trace)).toBe(JSON.stringify(a.trace))
         expect(b.selected).toEqual(a.selected)
       }),
@@ -68,17 +78,25 @@ describe('Fast-Block-Select properties', () => {
 
   it('never chooses a protected block, nor puts one in P, A or the pool', () => {
     fc.assert(
-      fc.property(arbCase, fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), ({ T, seed, kind, frac }, first, last) => {
-        fc.pre(first + last <= T - 2)
-        const maxN = T - 1 - first - last
-        const N = Math.max(1, Math.min(maxN, Math.round(frac * T)))
-        const res = createFastBlockSelectSelector({ protect: { first, last } }).select({ numBlocks: T, scorer: make(kind, T, seed) }, N)
-        const tr = res.trace as FbsTrace
-        const prot = (b: number): boolean => b < first || b >= T - last
-        expect(res.selected.some(prot)).toBe(false)
-        expect([...tr.initialP, ...tr.initialA].some(prot)).toBe(false)
-        for (const it of tr.iterations) expect(it.pool.some(prot)).toBe(false)
-      }),
+      fc.property(
+        arbCase,
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 3 }),
+        ({ T, seed, kind, frac }, first, last) => {
+          fc.pre(first + last <= T - 2)
+          const maxN = T - 1 - first - last
+          const N = Math.max(1, Math.min(maxN, Math.round(frac * T)))
+          const res = createFastBlockSelectSelector({ protect: { first, last } }).select(
+            { numBlocks: T, scorer: make(kind, T, seed) },
+            N,
+          )
+          const tr = res.trace as FbsTrace
+          const prot = (b: number): boolean => b < first || b >= T - last
+          expect(res.selected.some(prot)).toBe(false)
+          expect([...tr.initialP, ...tr.initialA].some(prot)).toBe(false)
+          for (const it of tr.iterations) expect(it.pool.some(prot)).toBe(false)
+        },
+      ),
       { numRuns: 100, seed: 3 },
     )
   })
@@ -104,14 +122,24 @@ describe('Fast-Block-Select properties', () => {
   })
 
   it('accepts a ratio budget: N = ⌈T·ratio⌉', () => {
-    const res = createFastBlockSelectSelector({ ratio: 0.15 }).select({ numBlocks: 32, scorer: residualScorer(32, 1) })
+    const res = createFastBlockSelectSelector({ ratio: 0.15 }).select({
+      numBlocks: 32,
+      scorer: residualScorer(32, 1),
+    })
     expect(res.selected.length).toBe(5)
-    expect(() => createFastBlockSelectSelector({ ratio: 0.15 }).select({ numBlocks: 32, scorer: residualScorer(32, 1) }, 4)).toThrow(PruneError)
+    expect(() =>
+      createFastBlockSelectSelector({ ratio: 0.15 }).select(
+        { numBlocks: 32, scorer: residualScorer(32, 1) },
+        4,
+      ),
+    ).toThrow(PruneError)
   })
 
   it('rejects a missing or mismatched scorer and bad options', () => {
     expect(() => createFastBlockSelectSelector().select({ numBlocks: 8 }, 2)).toThrow(/pass context.scorer/)
-    expect(() => createFastBlockSelectSelector().select({ numBlocks: 9, scorer: residualScorer(8, 1) }, 2)).toThrow(/scores 8 blocks/)
+    expect(() =>
+      createFastBlockSelectSelector().select({ numBlocks: 9, scorer: residualScorer(8, 1) }, 2),
+    ).toThrow(/scores 8 blocks/)
     expect(() => createFastBlockSelectSelector({ k: 0 })).toThrow(RangeError)
     expect(() => createFastBlockSelectSelector({ maxIterations: 0 })).toThrow(RangeError)
   })

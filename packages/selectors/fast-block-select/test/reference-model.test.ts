@@ -33,7 +33,10 @@ const root = fileURLToPath(new URL('../../../../', import.meta.url))
 const modelDir = join(root, 'models/llama-kjv')
 const textPath = join(root, 'data/kjv/valid.txt')
 const present = existsSync(join(modelDir, 'model.safetensors')) && existsSync(textPath)
-if (!present) console.warn(`[reference-model.test] skipped: ${modelDir} or ${textPath} is absent (train the reference model first)`)
+if (!present)
+  console.warn(
+    `[reference-model.test] skipped: ${modelDir} or ${textPath} is absent (train the reference model first)`,
+  )
 
 function batchOf(ids: Int32Array, offset: number, batch: number, seqLen: number): TokenBatch {
   return { batch, seqLen, ids: ids.slice(offset, offset + batch * seqLen) }
@@ -63,7 +66,11 @@ describe.skipIf(!present)('every selector end to end on llama-kjv (T = 12, real 
     const ids = tok.encode(readFileSync(textPath, 'utf8').slice(0, 40_000))
     const calib = [batchOf(ids, 0, 4, 64), batchOf(ids, 256, 4, 64)]
     evalBatch = batchOf(ids, 1024, 2, 48)
-    store = await collectActivations(adapter, calib, { maxTokens: 400, seed: 0, reducer: createRandomProjection({ dims: 16, seed: 0 }) })
+    store = await collectActivations(adapter, calib, {
+      maxTokens: 400,
+      seed: 0,
+      reducer: createRandomProjection({ dims: 16, seed: 0 }),
+    })
   }, 300_000)
   afterAll(async () => {
     await adapter?.dispose()
@@ -79,7 +86,10 @@ describe.skipIf(!present)('every selector end to end on llama-kjv (T = 12, real 
   })
 
   it('runs FBS, top-N, best-window, random, ensemble and the exact MI oracle on the cached states', () => {
-    const ctx = (): SelectionContext => ({ numBlocks: 12, scorer: createMiSpanScorer({ store, estimator: createGaussianEstimator() }) })
+    const ctx = (): SelectionContext => ({
+      numBlocks: 12,
+      scorer: createMiSpanScorer({ store, estimator: createGaussianEstimator() }),
+    })
     const c1 = ctx()
     const fbs = createFastBlockSelectSelector().select(c1, 3)
     const greedy = createTopNSelector().select(c1, 3)
@@ -91,18 +101,31 @@ describe.skipIf(!present)('every selector end to end on llama-kjv (T = 12, real 
     expect(setObjective(scorer, exact.selected)).toBeGreaterThanOrEqual(vF)
     expect(dp.selected).toEqual(exact.selected)
     expect((fbs.trace as FbsTrace).stop).toBe('converged')
-    console.log(`[reference-model] MI (gaussian, r=16): fbs=${JSON.stringify(fbs.selected)} obj=${vF.toFixed(4)} evals=${fbs.cost.miEvaluations}; greedy=${JSON.stringify(greedy.selected)}; exact=${JSON.stringify(exact.selected)} obj=${setObjective(scorer, exact.selected).toFixed(4)}`)
+    console.log(
+      `[reference-model] MI (gaussian, r=16): fbs=${JSON.stringify(fbs.selected)} obj=${vF.toFixed(4)} evals=${fbs.cost.miEvaluations}; greedy=${JSON.stringify(greedy.selected)}; exact=${JSON.stringify(exact.selected)} obj=${setObjective(scorer, exact.selected).toFixed(4)}`,
+    )
     const bi = createBlockInfluenceScorer({ store })
     const shortgpt = createTopNSelector().select({ numBlocks: 12, scorer: bi }, 3)
-    const gromov = createBestWindowSelector().select({ numBlocks: 12, scorer: createAngularDistanceScorer({ store }) }, 3)
-    const streamline = createBestWindowSelector().select({ numBlocks: 12, scorer: createWindowCosineScorer({ store }) }, 3)
-    const ens = createFastBlockSelectSelector().select({ numBlocks: 12, scorer: createEnsembleScorer({ scorers: [scorer, bi] }) }, 3)
+    const gromov = createBestWindowSelector().select(
+      { numBlocks: 12, scorer: createAngularDistanceScorer({ store }) },
+      3,
+    )
+    const streamline = createBestWindowSelector().select(
+      { numBlocks: 12, scorer: createWindowCosineScorer({ store }) },
+      3,
+    )
+    const ens = createFastBlockSelectSelector().select(
+      { numBlocks: 12, scorer: createEnsembleScorer({ scorers: [scorer, bi] }) },
+      3,
+    )
     const rnd = createRandomSelector({ seed: 1 }).select({ numBlocks: 12 }, 3)
     for (const s of [shortgpt, gromov, streamline, ens, rnd]) {
       expect(s.selected.length).toBe(3)
       expect(new Set(s.selected).size).toBe(3)
     }
-    console.log(`[reference-model] shortgpt=${JSON.stringify(shortgpt.selected)} gromov=${JSON.stringify(gromov.selected)} streamline=${JSON.stringify(streamline.selected)} ensemble-fbs=${JSON.stringify(ens.selected)}`)
+    console.log(
+      `[reference-model] shortgpt=${JSON.stringify(shortgpt.selected)} gromov=${JSON.stringify(gromov.selected)} streamline=${JSON.stringify(streamline.selected)} ensemble-fbs=${JSON.stringify(ens.selected)}`,
+    )
     const t = scoreTable(bi)
     expect(t.blocks.length).toBe(12)
     expect(t.blocks.every((v) => v !== null && v >= 0 && v <= 2)).toBe(true)
@@ -114,7 +137,9 @@ describe.skipIf(!present)('every selector end to end on llama-kjv (T = 12, real 
     const single = new Map<number, number>()
     for (const j of cand) single.set(j, await objective([j]))
     const pairs: Array<[number[], number]> = []
-    for (let a = 0; a < cand.length; a++) for (let b = a + 1; b < cand.length; b++) pairs.push([[cand[a]!, cand[b]!], await objective([cand[a]!, cand[b]!])])
+    for (let a = 0; a < cand.length; a++)
+      for (let b = a + 1; b < cand.length; b++)
+        pairs.push([[cand[a]!, cand[b]!], await objective([cand[a]!, cand[b]!])])
     const bestPair = pairs.reduce((x, y) => (y[1] < x[1] ? y : x))
     const ctx: SelectionContext = { numBlocks: 12, objective }
     const oracle = await createExactPerplexitySelector({ protect }).select(ctx, 2)
@@ -125,12 +150,21 @@ describe.skipIf(!present)('every selector end to end on llama-kjv (T = 12, real 
     expect(ppl.order).toEqual(ranked.slice(0, 2))
     const sleb = await createSlebSelector().select(ctx, 2)
     const first = ranked[0]!
-    const second = cand.filter((j) => j !== first).reduce((x, y) => (pairs.find((p) => p[0].includes(first) && p[0].includes(y))![1] < pairs.find((p) => p[0].includes(first) && p[0].includes(x))![1] ? y : x))
+    const second = cand
+      .filter((j) => j !== first)
+      .reduce((x, y) =>
+        pairs.find((p) => p[0].includes(first) && p[0].includes(y))![1] <
+        pairs.find((p) => p[0].includes(first) && p[0].includes(x))![1]
+          ? y
+          : x,
+      )
     expect(sleb.order).toEqual([first, second])
     expect(sleb.cost.forwardPasses).toBe(10 + 9)
     expect(oracle.trace).toMatchObject({ loss: bestPair[1] })
     const dense = await objective([])
     expect(bestPair[1]).toBeGreaterThan(dense - 1) // sanity: removing blocks never helps by a nat
-    console.log(`[reference-model] dense NLL=${dense.toFixed(4)} oracle=${JSON.stringify(oracle.selected)} ${bestPair[1].toFixed(4)} sleb=${JSON.stringify(sleb.order)} ppl-rank=${JSON.stringify(ppl.order)} distinct passes=${passes}`)
+    console.log(
+      `[reference-model] dense NLL=${dense.toFixed(4)} oracle=${JSON.stringify(oracle.selected)} ${bestPair[1].toFixed(4)} sleb=${JSON.stringify(sleb.order)} ppl-rank=${JSON.stringify(ppl.order)} distinct passes=${passes}`,
+    )
   }, 300_000)
 })

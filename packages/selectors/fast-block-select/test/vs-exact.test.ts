@@ -27,7 +27,18 @@ const signature = (blocks: readonly number[]): string =>
     .join(',')
 
 function measure(kind: 'random' | 'residual'): Tally {
-  const t: Tally = { cases: 0, optimal: 0, greedyOptimal: 0, improvedOverGreedy: 0, gapSum: 0, fbsEvals: 0, exactEvals: 0, iterations: 0, stops: {}, sameStructureOptimal: 0 }
+  const t: Tally = {
+    cases: 0,
+    optimal: 0,
+    greedyOptimal: 0,
+    improvedOverGreedy: 0,
+    gapSum: 0,
+    fbsEvals: 0,
+    exactEvals: 0,
+    iterations: 0,
+    stops: {},
+    sameStructureOptimal: 0,
+  }
   for (let T = 8; T <= 16; T += 2) {
     for (let N = 2; N <= T / 2; N++) {
       for (let seed = 0; seed < 12; seed++) {
@@ -60,7 +71,10 @@ function measure(kind: 'random' | 'residual'): Tally {
         })
         if (vF >= vS - tol) t.sameStructureOptimal++
         // the dynamic program finds the same optimum as enumeration
-        const dp = createExactMiSelector({ algorithm: 'dynamic-programming' }).select({ numBlocks: T, scorer: es }, N)
+        const dp = createExactMiSelector({ algorithm: 'dynamic-programming' }).select(
+          { numBlocks: T, scorer: es },
+          N,
+        )
         expect(dp.selected).toEqual(ex.selected)
         t.iterations += tr.iterations.length
         t.stops[tr.stop] = (t.stops[tr.stop] ?? 0) + 1

@@ -12,7 +12,18 @@ import { tableScorer } from './tables.js'
 const e = (n: number): number => n / 8
 function exampleTable(): { singles: number[]; spans: Map<string, number> } {
   const singles = Array.from({ length: 32 }, (_, i) => e(i)) // unimportant blocks: MI ≤ 31/8
-  const top: Record<number, number> = { 23: 50, 24: 49, 26: 48, 27: 47, 28: 46, 25: 45, 29: 41, 20: 40, 21: 39, 22: 38 }
+  const top: Record<number, number> = {
+    23: 50,
+    24: 49,
+    26: 48,
+    27: 47,
+    28: 46,
+    25: 45,
+    29: 41,
+    20: 40,
+    21: 39,
+    22: 38,
+  }
   for (const [b, v] of Object.entries(top)) singles[Number(b)] = e(v)
   const spans = new Map<string, number>()
   const set = (L: number, vals: Record<number, number>): void => {
@@ -49,8 +60,12 @@ describe('Fast-Block-Select replays the paper’s worked example (T=32, N=5)', (
     expect(it1.groups[0]!.windows.map((w) => w.start)).toEqual([23, 26, 24, 25, 27, 22, 28, 20, 21])
     expect(it1.groups[1]!.windows.map((w) => w.start)).toEqual([23, 24, 26, 25, 22, 27, 21, 20])
     expect(it1.groups[0]!.windows[0]!.J).toBe(-e(50 + 49))
-    expect(it1.groups[0]!.windows.filter((w) => w.evaluated).map((w) => w.start)).toEqual([23, 26, 24, 25, 27])
-    expect(it1.groups[1]!.windows.filter((w) => w.evaluated).map((w) => w.start)).toEqual([23, 24, 26, 25, 22, 27])
+    expect(it1.groups[0]!.windows.filter((w) => w.evaluated).map((w) => w.start)).toEqual([
+      23, 26, 24, 25, 27,
+    ])
+    expect(it1.groups[1]!.windows.filter((w) => w.evaluated).map((w) => w.start)).toEqual([
+      23, 24, 26, 25, 22, 27,
+    ])
     expect(it1.groups[0]!.windows.find((w) => w.start === 24)!.score).toBe(e(9))
     expect(it1.groups.map((g) => g.chosen)).toEqual([
       [24, 2],
@@ -81,17 +96,25 @@ describe('Fast-Block-Select replays the paper’s worked example (T=32, N=5)', (
   })
 
   it("the 'recompute' pool gives the same run here (P1 ∪ its 5 best outsiders is the same pool)", () => {
-    const r2 = createFastBlockSelectSelector({ pool: 'recompute' }).select({ numBlocks: 32, scorer: tableScorer(singles, spans) }, 5)
+    const r2 = createFastBlockSelectSelector({ pool: 'recompute' }).select(
+      { numBlocks: 32, scorer: tableScorer(singles, spans) },
+      5,
+    )
     expect(r2.selected).toEqual([24, 25, 26, 27, 28])
     expect((r2.trace as FbsTrace).iterations[1]!.pool).toEqual([20, 21, 22, 23, 24, 25, 26, 27, 28, 29])
   })
 
   it('with k = 1, K shrinks to ⌊ln L⌋ + 1 (1, 2, 2) and the current window is still evaluated', () => {
-    const r = createFastBlockSelectSelector({ k: 1 }).select({ numBlocks: 32, scorer: tableScorer(singles, spans) }, 5)
+    const r = createFastBlockSelectSelector({ k: 1 }).select(
+      { numBlocks: 32, scorer: tableScorer(singles, spans) },
+      5,
+    )
     const t = r.trace as FbsTrace
     expect(t.iterations[0]!.groups.map((g) => g.K)).toEqual([1, 2])
     // L=2: only [23,25) is in the top 1 and it is also the current window; L=3: top 2 are 23, 24, plus current 26
-    expect(t.iterations[0]!.groups[1]!.windows.filter((w) => w.evaluated).map((w) => [w.start, w.evaluated])).toEqual([
+    expect(
+      t.iterations[0]!.groups[1]!.windows.filter((w) => w.evaluated).map((w) => [w.start, w.evaluated]),
+    ).toEqual([
       [23, 'top-k'],
       [24, 'top-k'],
       [26, 'current'],
@@ -105,13 +128,19 @@ describe("keep: 'best' vs 'last' when merging windows lowers the span objective"
     // the merged run [24, 29) now scores far less than the two windows it came from (as DPI-consistent MI would)
     for (const j of [20, 21, 22, 23, 25]) spans.set(`${j}:5`, e(1))
     spans.set('24:5', e(2))
-    const best = createFastBlockSelectSelector().select({ numBlocks: 32, scorer: tableScorer(singles, spans) }, 5)
+    const best = createFastBlockSelectSelector().select(
+      { numBlocks: 32, scorer: tableScorer(singles, spans) },
+      5,
+    )
     const tb = best.trace as FbsTrace
     expect(tb.final).toEqual([24, 25, 26, 27, 28])
     expect(tb.finalObjective).toBe(e(2))
     expect(best.selected).toEqual([23, 24, 26, 27, 28]) // P0, objective 18/8
     expect(tb.objective).toBe(e(18))
-    const last = createFastBlockSelectSelector({ keep: 'last' }).select({ numBlocks: 32, scorer: tableScorer(singles, spans) }, 5)
+    const last = createFastBlockSelectSelector({ keep: 'last' }).select(
+      { numBlocks: 32, scorer: tableScorer(singles, spans) },
+      5,
+    )
     expect(last.selected).toEqual([24, 25, 26, 27, 28])
     expect((last.trace as FbsTrace).returned).toBe('last')
   })
