@@ -39,7 +39,7 @@ const { createResidualChangeScorer } = await load<{ createResidualChangeScorer: 
   'scorer',
   block(extending, 'export function createResidualChangeScorer'),
 )
-const { createTopNSelector } = await load<{ createTopNSelector: () => Selector }>('selector', block(extending, 'export function createTopNSelector'))
+const { createLowestScoreSelector } = await load<{ createLowestScoreSelector: () => Selector }>('selector', block(extending, 'export function createLowestScoreSelector'))
 const library = await load<{ plugIn: MIEstimator; x: Matrix; y: Matrix }>(
   'library',
   `${block('guide/library.md', 'const plugIn = createBinningEstimator')}\nexport { plugIn, x, y }\n`,
@@ -60,7 +60,7 @@ describe('guide examples', () => {
     expect(Math.abs(createPearsonEstimator().estimate(x, y) - -0.5 * Math.log(1 - 0.64))).toBeLessThan(0.02)
   })
 
-  it('extending.md: the residual-change scorer memoises and the top-n selector removes the quietest blocks', () => {
+  it('extending.md: the residual-change scorer memoises and the lowest-score selector removes the quietest blocks', () => {
     // 5 blocks; block b adds steps[b] to every coordinate, so its score is 3·steps[b]² (3 columns)
     const steps = [1, 0.1, 2, 0.2, 0.05]
     const states: Matrix[] = [matrix(4, 3, new Float32Array(12).fill(1))]
@@ -70,8 +70,8 @@ describe('guide examples', () => {
     expect(scorer.score(0, 2)).toBeCloseTo(3 * 1.1 * 1.1, 5)
     scorer.score(2, 1)
     expect(scorer.evaluations).toBe(2)
-    const selection = createTopNSelector().select({ numBlocks: 5, scorer, protectedBlocks: [4] }, 2)
-    expect(selection).toMatchObject({ selector: 'top-n', selected: [1, 3] })
-    expect(() => createTopNSelector().select({ numBlocks: 5, scorer }, 6)).toThrow(/cannot remove 6 of 5/)
+    const selection = createLowestScoreSelector().select({ numBlocks: 5, scorer, protectedBlocks: [4] }, 2)
+    expect(selection).toMatchObject({ selector: 'lowest-score', selected: [1, 3] })
+    expect(() => createLowestScoreSelector().select({ numBlocks: 5, scorer }, 6)).toThrow(/cannot remove 6 of 5/)
   })
 })
