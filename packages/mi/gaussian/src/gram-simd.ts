@@ -19,7 +19,7 @@ interface GramModule {
 }
 
 /** Memory kept between calls up to this size; a larger instance is dropped after use so GC can reclaim it. */
-const KEEP_BYTES = 64 * 1024 * 1024
+const KEEP_BYTES = 256 * 1024 * 1024
 let cached: GramModule | null | undefined
 /** Rows summed per call into the module (a multiple of the kernel's 256-row block). */
 const CALL_ROWS = 256
