@@ -40,7 +40,6 @@ export async function runComparison(ctx: CommandContext, session: Session, o: Co
   const t0 = performance.now()
   await session.store(0)
   const calibrationPassMs = performance.now() - t0
-  const { blockScores, spanScores } = await computeScores(ctx, session, o.maxSpan)
   const selections = new Map<string, Selection>()
   const methods: MethodResult[] = []
   const curves: { selector: string; points: PerplexityPoint[] }[] = []
@@ -60,7 +59,7 @@ export async function runComparison(ctx: CommandContext, session: Session, o: Co
   let pplSettings: NonNullable<RunReport['perplexity']>['settings'] | undefined
   for (const m of o.methods) {
     ctx.log(`${m.label}: selecting ${o.budget} of ${info.numBlocks} blocks`)
-    const sel = await session.select(m.selector, o.budget, 0, m.estimator)
+    const sel = await session.select(m.selector, o.budget, 0, m.estimator, { fresh: true })
     selections.set(m.label, sel)
     const usesStore = selectorRegistry[m.selector].input !== 'objective' && selectorRegistry[m.selector].input !== 'none'
     methods.push({
@@ -83,6 +82,8 @@ export async function runComparison(ctx: CommandContext, session: Session, o: Co
     }
     curves.push({ selector: m.label, points })
   }
+  // score tables after the main selections, so each method's MI evaluations and time are its own
+  const { blockScores, spanScores } = await computeScores(ctx, session, o.maxSpan)
   pplSettings = { kind: 'perplexity', unit: 'nats', windowLength: o.windowLength, stride: o.windowLength, streamTokens: ids.length, text: [...o.text] }
   let stability: RunReport['stability']
   if (o.stability && session.settings.subsets > 1) {

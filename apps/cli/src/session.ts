@@ -121,7 +121,7 @@ export interface Session {
   scorerFor(input: SelectorInput, s?: number): Promise<SpanScorer | undefined>
   objective(s?: number): (removed: readonly number[]) => Promise<number>
   /** Runs a selector at budget n on subset s; MI selectors use `estimator` (default: the first --estimator). */
-  select(name: SelectorName, n: number, s?: number, estimator?: string): Promise<Selection>
+  select(name: SelectorName, n: number, s?: number, estimator?: string, options?: { fresh?: boolean }): Promise<Selection>
   readonly reducer: Reducer | undefined
   /** Forward/nll calls (batches) made so far. */
   readonly calls: number
@@ -231,10 +231,19 @@ export async function openSession(ctx: CommandContext, modelPath: string, settin
           return mean
         }
       },
-      async select(name, n, s = 0, estimator) {
+      async select(name, n, s = 0, estimator, options = {}) {
         const entry = selectorRegistry[name]
         const selector = entry.create({ seed: settings.seed, fbsK: settings.fbsK })
-        const scorer = entry.input === 'mi' && estimator !== undefined ? await session.miScorer(estimator, s) : await session.scorerFor(entry.input, s)
+        let scorer: SpanScorer | undefined
+        if (options.fresh) {
+          // a scorer with an empty memo, so cost.miEvaluations and wallMs are this method's own
+          const store = await session.store(s)
+          if (entry.input === 'mi') scorer = createMiScorer(store, estimator ?? settings.estimators[0]!, reducer, { k: settings.k, seed: settings.seed })
+          else if (entry.input === 'bi') scorer = createBlockInfluenceScorer({ store })
+          else if (entry.input === 'angular') scorer = createAngularDistanceScorer({ store })
+        } else {
+          scorer = entry.input === 'mi' && estimator !== undefined ? await session.miScorer(estimator, s) : await session.scorerFor(entry.input, s)
+        }
         let context: SelectionContext = { numBlocks: T }
         if (scorer) context = { ...context, scorer }
         if (entry.input === 'objective') {

@@ -145,6 +145,10 @@ describe('mi-prun on a tiny 4-block model', { timeout: 300_000 }, () => {
     for (const row of report.stability!.rows) expect(row.selections).toHaveLength(2)
     // ppl-rank on 4 blocks: one pass per block (4 candidates) at N = 2
     expect(report.methods[3]!.cost.forwardPasses).toBe(4)
+    // each score-based method counts its own MI evaluations (fresh memo), plus the one calibration pass
+    expect(report.methods[0]!.cost.miEvaluations).toBeGreaterThan(0)
+    expect(report.methods[0]!.cost.forwardPasses).toBe(1)
+    expect(report.methods[1]!.cost.miEvaluations).toBe(4) // ShortGPT: T block scores
     for (const s of report.blockScores) expect(s.settings).toBeTypeOf('object')
     expect(existsSync(join(out, 'report.html'))).toBe(true)
   })
