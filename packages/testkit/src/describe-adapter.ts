@@ -92,7 +92,8 @@ export function describeAdapter(opts: AdapterConformanceOptions): void {
       for (let row = 0; row < ids.length; row++) {
         const a = h0.data.subarray(row * d, (row + 1) * d)
         const b = H0.data.subarray(row * d, (row + 1) * d)
-        expect(relDiff(a, b) === 0).toBe(row !== 2)
+        if (row === 2) expect(relDiff(a, b)).toBeGreaterThan(1e-3)
+        else expect(relDiff(a, b)).toBeLessThanOrEqual(tol)
       }
       // causality: row 1 of h_T unchanged, row S-1 of sequence 0 changed, sequence 1 untouched
       const hT = r.hiddenStates![T]!
@@ -109,10 +110,10 @@ export function describeAdapter(opts: AdapterConformanceOptions): void {
       const hs = r.hiddenStates!
       expect(hs.length).toBe(T + 1)
       for (let i = 0; i <= k; i++) expect(relDiff(hs[i]!.data, dense.hiddenStates[i]!.data)).toBeLessThanOrEqual(tol)
-      expect(same(hs[k + 1]!, hs[k]!)).toBe(true)
+      expect(relDiff(hs[k + 1]!.data, hs[k]!.data)).toBeLessThanOrEqual(tol)
       expect(relDiff(hs[k + 1]!.data, dense.hiddenStates[k + 1]!.data)).toBeGreaterThan(1e-4)
       const all = await model.forward(batch, { hiddenStates: true, skip: new Set(Array.from({ length: T }, (_, i) => i)) })
-      for (const h of all.hiddenStates!) expect(same(h, all.hiddenStates![0]!)).toBe(true)
+      for (const h of all.hiddenStates!) expect(relDiff(h.data, all.hiddenStates![0]!.data)).toBeLessThanOrEqual(tol)
     })
 
     it('captureRows keeps exactly those rows, in that order', async () => {

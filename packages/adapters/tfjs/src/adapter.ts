@@ -37,12 +37,14 @@ export interface LoadHfModelOptions {
   /** Module loader for the backend chain (tests inject one). */
   readonly importer?: Importer
   /**
-   * Layer streaming: keep only the embeddings and head resident, and load each block's weights from
-   * disk right before it runs, releasing them right after. Peak memory ≈ one block + embeddings +
-   * activations. Default false (all weights resident).
+   * Layer streaming: the whole batch runs through one block at a time, and nothing large stays
+   * resident. Each block's weights are read from disk (byte ranges) matrix by matrix right before
+   * their use and released right after; the batch's embedding rows are read by byte range and the
+   * output head in row chunks. Peak memory ≈ the largest matrix (plus the packed copy the wasm
+   * matMul makes of it) + activations, below one block. Default false (all weights resident).
    */
   readonly stream?: boolean
-  /** When streaming: rows of the output head read and multiplied per chunk (default: 32 MiB of float32 per chunk). */
+  /** When streaming: rows of the output head read and multiplied per chunk (default: 8 MiB of float32 per chunk). */
   readonly headChunkRows?: number
 }
 
@@ -145,7 +147,7 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
     resident0 = posName === undefined ? { embed: embedW, headT } : { embed: embedW, headT, pos: load1(posName, [arch.maxPositions, d]) as Tensor2D }
   }
   const residentGlobals = resident0
-  const headChunkRows = options.headChunkRows ?? Math.max(1, Math.floor((1 << 23) / d))
+  const headChunkRows = options.headChunkRows ?? Math.max(1, Math.floor((1 << 21) / d))
   if (!Number.isInteger(headChunkRows) || headChunkRows < 1) throw new RangeError(`${P} headChunkRows must be a positive integer, got ${headChunkRows}`)
 
   const embedBatch = (ids: Int32Array, B: number, S: number): Tensor2D => {
@@ -172,8 +174,8 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
     try {
       for (let r0 = 0; r0 < V; r0 += headChunkRows) {
         const c = Math.min(headChunkRows, V - r0)
-        const w = tf.tensor2d(ckpt.readF32Range(headName, r0 * d, c * d), [c, d])
-        parts.push(tf.tidy(() => tf.matMul(x, tf.transpose(w))))
+        const w = tf.tensor2d(transpose2d(ckpt.readF32Range(headName, r0 * d, c * d), c, d, buffer(1, c * d)), [d, c])
+        parts.push(tf.matMul(x, w))
         w.dispose()
       }
       return parts.length === 1 ? parts.pop()! : (tf.concat(parts, 1) as Tensor2D)
@@ -183,14 +185,41 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
     }
   }
   const names = Array.from({ length: arch.numBlocks }, (_, i) => blockNames(arch, i))
-  const loadBlock = (i: number): BlockWeights => {
-    const w: Record<string, Tensor> = {}
-    // nn.Linear weights [out, in] are transposed to [in, out] once here (see BlockWeights)
-    for (const [name, shape] of blockTensorShapes(arch, i)) w[name] = loadBlockTensor(name, shape, arch.family === 'llama' && shape.length === 2)
-    return w
+  // nn.Linear weights [out, in] are transposed to [in, out] at load (see BlockWeights)
+  const transposed = (shape: readonly number[]): boolean => arch.family === 'llama' && shape.length === 2
+  const residentTensors: Map<string, Tensor>[] = []
+  if (!stream) {
+    for (let i = 0; i < arch.numBlocks; i++) {
+      const m = new Map<string, Tensor>()
+      for (const [name, shape] of blockTensorShapes(arch, i)) m.set(name, loadBlockTensor(name, shape, transposed(shape)))
+      residentTensors.push(m)
+    }
+    scratch[0] = scratch[1] = new Float32Array(0)
   }
-  const resident: (BlockWeights | undefined)[] = stream ? [] : names.map((_, i) => loadBlock(i))
-  if (!stream) scratch[0] = scratch[1] = new Float32Array(0)
+  /** Block i's weights: resident tensors, or (streaming) each read from disk at its use and freed after it. */
+  const blockSource = (i: number): BlockWeights & { release(): void } => {
+    const held = residentTensors[i]
+    if (held !== undefined) return { get: (n) => held.get(n), done: () => {}, release: () => {} }
+    const shapes = blockTensorShapes(arch, i)
+    const live = new Map<string, Tensor>()
+    return {
+      get(n) {
+        const shape = shapes.get(n)
+        if (shape === undefined) return undefined
+        const t = loadBlockTensor(n, shape, transposed(shape))
+        live.set(n, t)
+        return t
+      },
+      done(n) {
+        live.get(n)?.dispose()
+        live.delete(n)
+      },
+      release() {
+        for (const t of live.values()) t.dispose()
+        live.clear()
+      },
+    }
+  }
   let disposed = false
   const info: ModelInfo = {
     architecture: arch.architecture,
@@ -258,13 +287,13 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
       await observe(0, h)
       for (let i = 0; i < arch.numBlocks; i++) {
         if (!skip.has(i)) {
-          const w = resident[i] ?? loadBlock(i)
+          const w = blockSource(i)
           try {
             const next = blockForward(tf, arch, w, h, ctx, i, names[i]!)
             h.dispose()
             h = next
           } finally {
-            if (resident[i] === undefined) for (const t of Object.values(w)) t.dispose()
+            w.release()
           }
         }
         await observe(i + 1, h)
@@ -323,7 +352,7 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
     dispose() {
       if (disposed) return
       disposed = true
-      for (const w of resident) if (w !== undefined) for (const t of Object.values(w)) t.dispose()
+      for (const m of residentTensors) for (const t of m.values()) t.dispose()
       for (const t of new Set([residentGlobals?.embed, residentGlobals?.pos, residentGlobals?.headT, norms.normW, norms.normB])) t?.dispose()
     },
   }

@@ -3,11 +3,18 @@ import type { ArchConfig } from './arch.js'
 import type { TfModule } from './backend.js'
 
 /**
- * Weights of one block as tensors. Every projection is [in, out]: GPT-2's Conv1D weights as stored,
- * Llama-family nn.Linear weights ([out, in] on disk) transposed once at load, because the wasm
- * backend's matMul is several times slower with transposeB.
+ * Where a block's weights come from. Every projection is [in, out]: GPT-2's Conv1D weights as
+ * stored, Llama-family nn.Linear weights ([out, in] on disk) transposed once at load, because the
+ * wasm backend's matMul is several times slower with transposeB. `blockForward` calls `get` once
+ * per tensor right before its use and `done` right after, so a streaming source can load each
+ * matrix from disk on demand and free it (and the packed copy the wasm matMul keeps of it) at once.
  */
-export type BlockWeights = Readonly<Record<string, Tensor>>
+export interface BlockWeights {
+  /** The tensor named `name`, or undefined when the block has none (absent optional biases). */
+  get(name: string): Tensor | undefined
+  /** Called after the last use of `name` in this pass through the block. */
+  done(name: string): void
+}
 
 /** Per-batch constants shared by every block: RoPE tables and attention masks. */
 export interface ForwardContext {
@@ -131,20 +138,29 @@ export function blockForward(tf: TfModule, a: ArchConfig, w: BlockWeights, h: Te
   const H = a.numHeads
   const hd = a.headDim
   const mask = ctx.masks.get(a.window[blockIndex] ?? 0)!
-  const g = (k: keyof BlockNames): Tensor => w[names[k]]!
-  const opt = (k: keyof BlockNames): Tensor | undefined => w[names[k]]
+  /** Applies f to the named weights (an absent optional one is undefined), then releases them. */
+  const use = <T>(keys: readonly (keyof BlockNames)[], f: (...t: (Tensor | undefined)[]) => T): T => {
+    const ts = keys.map((k) => w.get(names[k]))
+    try {
+      return f(...ts)
+    } finally {
+      for (const k of keys) w.done(names[k])
+    }
+  }
+  const lin = (x: Tensor2D, wk: keyof BlockNames, bk: keyof BlockNames): Tensor2D => use([wk, bk], (W, b) => linear(tf, x, W!, b))
+  const conv = (x: Tensor2D, wk: keyof BlockNames, bk: keyof BlockNames): Tensor2D => use([wk, bk], (W, b) => conv1d(tf, x, W!, b!))
   // two tidy scopes, so the attention intermediates are freed before the MLP allocates its own
   if (a.family === 'gpt2') {
     const h1 = tf.tidy(() => {
-      const x = layerNorm(tf, h, g('ln1'), g('ln1b'), a.eps)
-      const qkv = conv1d(tf, x, g('qkv'), g('qkvb'))
+      const x = use(['ln1', 'ln1b'], (g, b) => layerNorm(tf, h, g!, b!, a.eps))
+      const qkv = conv(x, 'qkv', 'qkvb')
       const [q, k, v] = tf.split(qkv, 3, -1) as [Tensor2D, Tensor2D, Tensor2D]
       const att = attend(tf, splitHeads(tf, q, B, S, H, hd), splitHeads(tf, k, B, S, H, hd), splitHeads(tf, v, B, S, H, hd), mask, B, S, H, H, hd)
-      return tf.add(h, conv1d(tf, att, g('o'), g('ob'))) as Tensor2D
+      return tf.add(h, conv(att, 'o', 'ob')) as Tensor2D
     })
     const h2 = tf.tidy(() => {
-      const x2 = layerNorm(tf, h1, g('ln2'), g('ln2b'), a.eps)
-      const m = conv1d(tf, act(tf, a.activation, conv1d(tf, x2, g('up'), g('upb'))) as Tensor2D, g('down'), g('downb'))
+      const x2 = use(['ln2', 'ln2b'], (g, b) => layerNorm(tf, h1, g!, b!, a.eps))
+      const m = conv(act(tf, a.activation, conv(x2, 'up', 'upb')) as Tensor2D, 'down', 'downb')
       return tf.add(h1, m) as Tensor2D
     })
     h1.dispose()
@@ -152,17 +168,17 @@ export function blockForward(tf: TfModule, a: ArchConfig, w: BlockWeights, h: Te
   }
   const KV = a.numKvHeads
   const h1 = tf.tidy(() => {
-    const x = rmsNorm(tf, h, g('ln1'), a.eps)
-    const q = rope(tf, splitHeads(tf, linear(tf, x, g('q'), opt('qb')), B, S, H, hd), ctx.cos!, ctx.sin!, hd)
-    const k = rope(tf, splitHeads(tf, linear(tf, x, g('k'), opt('kb')), B, S, KV, hd), ctx.cos!, ctx.sin!, hd)
-    const v = splitHeads(tf, linear(tf, x, g('v'), opt('vb')), B, S, KV, hd)
+    const x = use(['ln1'], (g) => rmsNorm(tf, h, g!, a.eps))
+    const q = rope(tf, splitHeads(tf, lin(x, 'q', 'qb'), B, S, H, hd), ctx.cos!, ctx.sin!, hd)
+    const k = rope(tf, splitHeads(tf, lin(x, 'k', 'kb'), B, S, KV, hd), ctx.cos!, ctx.sin!, hd)
+    const v = splitHeads(tf, lin(x, 'v', 'vb'), B, S, KV, hd)
     const att = attend(tf, q, k, v, mask, B, S, H, KV, hd)
-    return tf.add(h, linear(tf, att, g('o'), opt('ob'))) as Tensor2D
+    return tf.add(h, lin(att, 'o', 'ob')) as Tensor2D
   })
   const h2 = tf.tidy(() => {
-    const x2 = rmsNorm(tf, h1, g('ln2'), a.eps)
-    const gate = act(tf, a.activation, linear(tf, x2, g('gate'), opt('gateb')))
-    const m = linear(tf, tf.mul(gate, linear(tf, x2, g('up'), opt('upb'))) as Tensor2D, g('down'), opt('downb'))
+    const x2 = use(['ln2'], (g) => rmsNorm(tf, h1, g!, a.eps))
+    const gate = act(tf, a.activation, lin(x2, 'gate', 'gateb'))
+    const m = lin(tf.mul(gate, lin(x2, 'up', 'upb')) as Tensor2D, 'down', 'downb')
     return tf.add(h1, m) as Tensor2D
   })
   h1.dispose()
