@@ -14,7 +14,10 @@ const P = '[@mi-prun/cli]'
 
 function checkIds(ids: unknown, vocab: number, where: string): Int32Array {
   if (!Array.isArray(ids) || !ids.every((v) => Number.isInteger(v) && v >= 0 && v < vocab)) {
-    throw new CliError(exitCodes.input, `${P} ${where}: token ids must be an array of integers in [0, ${vocab}) (the model's vocabulary)`)
+    throw new CliError(
+      exitCodes.input,
+      `${P} ${where}: token ids must be an array of integers in [0, ${vocab}) (the model's vocabulary)`,
+    )
   }
   return Int32Array.from(ids as number[])
 }
@@ -24,7 +27,11 @@ function checkIds(ids: unknown, vocab: number, where: string): Int32Array {
  * files give one stream per line (`{"text": …}` or `{"ids": […]}` or a JSON string); `.json` files hold
  * pre-tokenised ids (`number[][]` or `{"ids": number[][]}`). Throws when the input holds no token.
  */
-export async function readTokenStreams(files: readonly string[], tokenizer: TextTokenizer, vocab: number): Promise<Int32Array[]> {
+export async function readTokenStreams(
+  files: readonly string[],
+  tokenizer: TextTokenizer,
+  vocab: number,
+): Promise<Int32Array[]> {
   const streams: Int32Array[] = []
   for (const file of files) {
     let text: string
@@ -38,10 +45,18 @@ export async function readTokenStreams(files: readonly string[], tokenizer: Text
       try {
         v = JSON.parse(text)
       } catch (cause) {
-        throw new CliError(exitCodes.input, `${P} ${file} is not valid JSON: pre-tokenised input is number[][] or {"ids": number[][]}`, { cause })
+        throw new CliError(
+          exitCodes.input,
+          `${P} ${file} is not valid JSON: pre-tokenised input is number[][] or {"ids": number[][]}`,
+          { cause },
+        )
       }
       const seqs = Array.isArray(v) ? v : (v as { ids?: unknown })?.ids
-      if (!Array.isArray(seqs)) throw new CliError(exitCodes.input, `${P} ${file}: pre-tokenised input must be number[][] or {"ids": number[][]}`)
+      if (!Array.isArray(seqs))
+        throw new CliError(
+          exitCodes.input,
+          `${P} ${file}: pre-tokenised input must be number[][] or {"ids": number[][]}`,
+        )
       seqs.forEach((s, i) => streams.push(checkIds(s, vocab, `${file} sequence ${i}`)))
     } else if (file.endsWith('.jsonl')) {
       text.split('\n').forEach((line, i) => {
@@ -50,27 +65,42 @@ export async function readTokenStreams(files: readonly string[], tokenizer: Text
         try {
           v = JSON.parse(line)
         } catch (cause) {
-          throw new CliError(exitCodes.input, `${P} ${file}:${i + 1} is not valid JSON: each line is {"text": …}, {"ids": […]} or a string`, { cause })
+          throw new CliError(
+            exitCodes.input,
+            `${P} ${file}:${i + 1} is not valid JSON: each line is {"text": …}, {"ids": […]} or a string`,
+            { cause },
+          )
         }
         if (typeof v === 'string') streams.push(tokenizer.encode(v))
-        else if (typeof (v as { text?: unknown })?.text === 'string') streams.push(tokenizer.encode((v as { text: string }).text))
-        else if (Array.isArray((v as { ids?: unknown })?.ids)) streams.push(checkIds((v as { ids: unknown }).ids, vocab, `${file}:${i + 1}`))
+        else if (typeof (v as { text?: unknown })?.text === 'string')
+          streams.push(tokenizer.encode((v as { text: string }).text))
+        else if (Array.isArray((v as { ids?: unknown })?.ids))
+          streams.push(checkIds((v as { ids: unknown }).ids, vocab, `${file}:${i + 1}`))
         else throw new CliError(exitCodes.input, `${P} ${file}:${i + 1} has neither "text" nor "ids"`)
       })
     } else {
-      if (text.trim() === '') throw new CliError(exitCodes.input, `${P} ${file} is empty: pass a file with text (or omit --calib/--text for the bundled text)`)
+      if (text.trim() === '')
+        throw new CliError(
+          exitCodes.input,
+          `${P} ${file} is empty: pass a file with text (or omit --calib/--text for the bundled text)`,
+        )
       streams.push(tokenizer.encode(text))
     }
   }
   const total = streams.reduce((a, s) => a + s.length, 0)
-  if (total === 0) throw new CliError(exitCodes.input, `${P} ${files.join(', ')} holds no tokens: pass non-empty text or ids`)
+  if (total === 0)
+    throw new CliError(
+      exitCodes.input,
+      `${P} ${files.join(', ')} holds no tokens: pass non-empty text or ids`,
+    )
   return streams
 }
 
 /** Every non-overlapping window of `seqLen` tokens of every stream (tails shorter than a window are dropped). */
 export function windowPool(streams: readonly Int32Array[], seqLen: number): Int32Array[] {
   const pool: Int32Array[] = []
-  for (const s of streams) for (let o = 0; o + seqLen <= s.length; o += seqLen) pool.push(s.subarray(o, o + seqLen))
+  for (const s of streams)
+    for (let o = 0; o + seqLen <= s.length; o += seqLen) pool.push(s.subarray(o, o + seqLen))
   return pool
 }
 
@@ -108,7 +138,9 @@ export function drawCalibration(
       `${P} the calibration input gives ${pool.length} sequences of ${seqLen} tokens, but ${samples}${subsets > 1 ? ` × ${subsets} subsets` : ''} are needed: pass more text, or lower --samples${subsets > 1 ? '/--subsets' : ''} or --seq-len`,
     )
   }
-  const order = createRng(seed).fork('calibration').shuffle(pool.map((_, i) => i))
+  const order = createRng(seed)
+    .fork('calibration')
+    .shuffle(pool.map((_, i) => i))
   const sets: Int32Array[][] = []
   for (let k = 0; k < subsets; k++) {
     const idx = order.slice(k * samples, (k + 1) * samples).sort((a, b) => a - b)

@@ -30,7 +30,11 @@ export interface CommandSpec {
   readonly summary: string
   readonly usage: string
   readonly description: string
-  readonly positionals: readonly { readonly name: string; readonly description: string; readonly required: boolean }[]
+  readonly positionals: readonly {
+    readonly name: string
+    readonly description: string
+    readonly required: boolean
+  }[]
   readonly options: readonly OptionName[]
   /** Keys always present in the --json object (a stable scripting interface). */
   readonly jsonKeys: readonly string[]

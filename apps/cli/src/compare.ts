@@ -35,7 +35,11 @@ export interface ComparisonOptions {
  * 1..N, held-out perplexity of each, stability across the session's disjoint calibration subsets,
  * and the cost of each method. Returns a complete report (schema version 1).
  */
-export async function runComparison(ctx: CommandContext, session: Session, o: ComparisonOptions): Promise<{ report: RunReport; selections: Map<string, Selection> }> {
+export async function runComparison(
+  ctx: CommandContext,
+  session: Session,
+  o: ComparisonOptions,
+): Promise<{ report: RunReport; selections: Map<string, Selection> }> {
   const info = session.adapter.info
   const t0 = performance.now()
   await session.store(0)
@@ -45,11 +49,18 @@ export async function runComparison(ctx: CommandContext, session: Session, o: Co
   const curves: { selector: string; points: PerplexityPoint[] }[] = []
   const ids = await heldoutIds(o.text, session.tokenizer, info.vocabSize)
   const pplCache = new Map<string, { meanNll: number; perplexity: number; tokens: number }>()
-  const pplOf = async (skip: readonly number[]): Promise<{ meanNll: number; perplexity: number; tokens: number }> => {
+  const pplOf = async (
+    skip: readonly number[],
+  ): Promise<{ meanNll: number; perplexity: number; tokens: number }> => {
     const key = skip.join(',')
     let r = pplCache.get(key)
     if (!r) {
-      const p = await evalPerplexity(ctx, session.adapter, ids, { windowLength: o.windowLength, maxWindows: o.maxWindows, skip, label: `perplexity [${key || 'dense'}]` })
+      const p = await evalPerplexity(ctx, session.adapter, ids, {
+        windowLength: o.windowLength,
+        maxWindows: o.maxWindows,
+        skip,
+        label: `perplexity [${key || 'dense'}]`,
+      })
       r = { meanNll: p.meanNll, perplexity: p.perplexity, tokens: p.tokens }
       pplCache.set(key, r)
     }
@@ -61,21 +72,27 @@ export async function runComparison(ctx: CommandContext, session: Session, o: Co
     ctx.log(`${m.label}: selecting ${o.budget} of ${info.numBlocks} blocks`)
     const sel = await session.select(m.selector, o.budget, 0, m.estimator, { fresh: true })
     selections.set(m.label, sel)
-    const usesStore = selectorRegistry[m.selector].input !== 'objective' && selectorRegistry[m.selector].input !== 'none'
+    const usesStore =
+      selectorRegistry[m.selector].input !== 'objective' && selectorRegistry[m.selector].input !== 'none'
     methods.push({
       selector: m.label,
       settings: sel.settings,
       selected: [...sel.selected],
       ...(sel.order ? { order: [...sel.order] } : {}),
       // score-based methods need the one calibration pass that filled the store
-      cost: { forwardPasses: sel.cost.forwardPasses + (usesStore ? 1 : 0), miEvaluations: sel.cost.miEvaluations, wallMs: sel.cost.wallMs },
+      cost: {
+        forwardPasses: sel.cost.forwardPasses + (usesStore ? 1 : 0),
+        miEvaluations: sel.cost.miEvaluations,
+        wallMs: sel.cost.wallMs,
+      },
       trace: sel.trace ?? null,
     })
     const points: PerplexityPoint[] = []
     for (let n = 1; n <= o.budget; n++) {
       let selected: number[]
       if (n === o.budget) selected = [...sel.selected]
-      else if (prefixable.has(m.selector) && sel.order && sel.order.length >= n) selected = sel.order.slice(0, n).sort((a, b) => a - b)
+      else if (prefixable.has(m.selector) && sel.order && sel.order.length >= n)
+        selected = sel.order.slice(0, n).sort((a, b) => a - b)
       else selected = [...(await session.select(m.selector, n, 0, m.estimator)).selected]
       const p = await pplOf(selected)
       points.push({ removed: n, selected, meanNll: p.meanNll, perplexity: p.perplexity })
@@ -84,7 +101,14 @@ export async function runComparison(ctx: CommandContext, session: Session, o: Co
   }
   // score tables after the main selections, so each method's MI evaluations and time are its own
   const { blockScores, spanScores } = await computeScores(ctx, session, o.maxSpan)
-  pplSettings = { kind: 'perplexity', unit: 'nats', windowLength: o.windowLength, stride: o.windowLength, streamTokens: ids.length, text: [...o.text] }
+  pplSettings = {
+    kind: 'perplexity',
+    unit: 'nats',
+    windowLength: o.windowLength,
+    stride: o.windowLength,
+    streamTokens: ids.length,
+    text: [...o.text],
+  }
   let stability: RunReport['stability']
   if (o.stability && session.settings.subsets > 1) {
     const rows = []
@@ -120,7 +144,11 @@ export async function runComparison(ctx: CommandContext, session: Session, o: Co
     methods,
     perplexity: { settings: pplSettings, dense, curves },
     ...(stability ? { stability } : {}),
-    extra: { calibrationPassMs, forwardCallsTotal: session.calls, indices: '0-based; block i maps h_i to h_{i+1}' },
+    extra: {
+      calibrationPassMs,
+      forwardCallsTotal: session.calls,
+      indices: '0-based; block i maps h_i to h_{i+1}',
+    },
   }
   return { report, selections }
 }

@@ -50,7 +50,8 @@ const byPruneCode: Readonly<Record<PruneErrorCode, number>> = Object.freeze({
 /** The exit code and one-paragraph message for any thrown value. */
 export function describeError(e: unknown): { exitCode: number; message: string } {
   if (e instanceof CliError) return { exitCode: e.exitCode, message: e.message }
-  if (isPruneError(e)) return { exitCode: byPruneCode[e.code] ?? exitCodes.internal, message: `${e.message} [${e.code}]` }
+  if (isPruneError(e))
+    return { exitCode: byPruneCode[e.code] ?? exitCodes.internal, message: `${e.message} [${e.code}]` }
   if (e instanceof RangeError || e instanceof TypeError) {
     const msg = e.message
     // argument errors from the packages carry their [@mi-prun/...] prefix; they come from CLI values
@@ -58,8 +59,14 @@ export function describeError(e: unknown): { exitCode: number; message: string }
   }
   const err = e as NodeJS.ErrnoException
   if (err && typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
-    return { exitCode: exitCodes.io, message: `[@mi-prun/cli] ${err.message}: check the path and its permissions` }
+    return {
+      exitCode: exitCodes.io,
+      message: `[@mi-prun/cli] ${err.message}: check the path and its permissions`,
+    }
   }
   const text = e instanceof Error ? (e.stack ?? e.message) : String(e)
-  return { exitCode: exitCodes.internal, message: `[@mi-prun/cli] internal error: ${text}\nThis is a bug in mi-prun; please report it with the command line.` }
+  return {
+    exitCode: exitCodes.internal,
+    message: `[@mi-prun/cli] internal error: ${text}\nThis is a bug in mi-prun; please report it with the command line.`,
+  }
 }

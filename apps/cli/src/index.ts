@@ -10,7 +10,13 @@ export type { Progress, ProgressTask, ProgressStream } from './progress.js'
 export { stageOutput } from './output.js'
 export type { StagedOutput } from './output.js'
 export { REPORT_SCHEMA, REPORT_VERSION, validateReport, jaccard, pairwiseJaccard } from './report/schema.js'
-export type { RunReport, BlockScoreSeries, SpanScoreSeries, MethodResult, PerplexityPoint } from './report/schema.js'
+export type {
+  RunReport,
+  BlockScoreSeries,
+  SpanScoreSeries,
+  MethodResult,
+  PerplexityPoint,
+} from './report/schema.js'
 export { renderReportHtml, readEchartsSource } from './report/html.js'
 export type { CommandSpec, CommandContext, CommandOutput, CliIo } from './command.js'
 export { cliVersion } from './version.js'

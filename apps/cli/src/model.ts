@@ -14,7 +14,8 @@ export interface ModelLocation {
   readonly format: DetectedFormat
 }
 
-const HINT = 'pass a Hugging Face folder (config.json + *.safetensors), an ONNX folder (onnx/*.onnx or *.onnx) or one .onnx file'
+const HINT =
+  'pass a Hugging Face folder (config.json + *.safetensors), an ONNX folder (onnx/*.onnx or *.onnx) or one .onnx file'
 
 /** Decides the format of a model path without reading weights. */
 export function locateModel(path: string): ModelLocation {
@@ -22,34 +23,55 @@ export function locateModel(path: string): ModelLocation {
   if (!existsSync(abs)) throw new CliError(exitCodes.input, `[@mi-prun/cli] no model at ${abs}: ${HINT}`)
   const st = statSync(abs)
   if (st.isFile()) {
-    if (!abs.endsWith('.onnx')) throw new CliError(exitCodes.input, `[@mi-prun/cli] ${abs} is a file but not an .onnx model: ${HINT}`)
+    if (!abs.endsWith('.onnx'))
+      throw new CliError(exitCodes.input, `[@mi-prun/cli] ${abs} is a file but not an .onnx model: ${HINT}`)
     const dir = dirname(abs)
     const root = basename(dir) === 'onnx' ? dirname(dir) : dir
     return { path: abs, root, format: 'onnx' }
   }
   const entries = readdirSync(abs)
-  const hasOnnx = entries.some((e) => e.endsWith('.onnx')) || (entries.includes('onnx') && statSync(join(abs, 'onnx')).isDirectory())
-  const hasSafetensors = entries.some((e) => e.endsWith('.safetensors') || e === 'model.safetensors.index.json')
+  const hasOnnx =
+    entries.some((e) => e.endsWith('.onnx')) ||
+    (entries.includes('onnx') && statSync(join(abs, 'onnx')).isDirectory())
+  const hasSafetensors = entries.some(
+    (e) => e.endsWith('.safetensors') || e === 'model.safetensors.index.json',
+  )
   if (hasSafetensors) return { path: abs, root: abs, format: 'hf-safetensors' }
   if (hasOnnx) return { path: abs, root: abs, format: 'onnx' }
   if (entries.includes('config.json')) {
-    throw new CliError(exitCodes.input, `[@mi-prun/cli] ${abs} has a config.json but no *.safetensors weights: add the weights or ${HINT}`)
+    throw new CliError(
+      exitCodes.input,
+      `[@mi-prun/cli] ${abs} has a config.json but no *.safetensors weights: add the weights or ${HINT}`,
+    )
   }
-  throw new CliError(exitCodes.input, `[@mi-prun/cli] ${abs} holds no model (no *.safetensors, no .onnx): ${HINT}`)
+  throw new CliError(
+    exitCodes.input,
+    `[@mi-prun/cli] ${abs} holds no model (no *.safetensors, no .onnx): ${HINT}`,
+  )
 }
 
 /** Loads a model as a ModelAdapter on the requested backend. */
-export async function openModel(path: string, backend: string | undefined): Promise<{ adapter: ModelAdapter; location: ModelLocation }> {
+export async function openModel(
+  path: string,
+  backend: string | undefined,
+): Promise<{ adapter: ModelAdapter; location: ModelLocation }> {
   const location = locateModel(path)
   if (location.format === 'hf-safetensors') {
     const b = backend ?? 'wasm'
     if (b !== 'wasm' && b !== 'cpu' && b !== 'tensorflow' && b !== 'auto') {
-      throw new CliError(exitCodes.usage, `[@mi-prun/cli] --backend ${b} is not available for Hugging Face folders: choose wasm, cpu, tensorflow or auto`)
+      throw new CliError(
+        exitCodes.usage,
+        `[@mi-prun/cli] --backend ${b} is not available for Hugging Face folders: choose wasm, cpu, tensorflow or auto`,
+      )
     }
     return { adapter: await loadHfModel(location.path, { backend: b }), location }
   }
   const b = backend ?? 'cpu'
-  if (b !== 'cpu' && b !== 'cuda') throw new CliError(exitCodes.usage, `[@mi-prun/cli] --backend ${b} is not available for ONNX models: choose cpu (or cuda where ORT has it)`)
+  if (b !== 'cpu' && b !== 'cuda')
+    throw new CliError(
+      exitCodes.usage,
+      `[@mi-prun/cli] --backend ${b} is not available for ONNX models: choose cpu (or cuda where ORT has it)`,
+    )
   return { adapter: await loadOnnxModel(location.path, { executionProviders: [b] }), location }
 }
 
@@ -80,16 +102,23 @@ export async function inspectModel(path: string): Promise<Record<string, unknown
   }
   const s = await inspectOnnxModel(location.path)
   const main = s.files.find((f) => !('error' in f.structure)) ?? s.files[0]
-  if (!main) throw new CliError(exitCodes.input, `[@mi-prun/cli] ${location.path} holds no .onnx file: ${HINT}`)
+  if (!main)
+    throw new CliError(exitCodes.input, `[@mi-prun/cli] ${location.path} holds no .onnx file: ${HINT}`)
   if ('error' in main.structure) {
-    throw new CliError(exitCodes.input, `[@mi-prun/cli] ${main.file}: no transformer blocks found (${main.structure.error})`)
+    throw new CliError(
+      exitCodes.input,
+      `[@mi-prun/cli] ${main.file}: no transformer blocks found (${main.structure.error})`,
+    )
   }
   const cfg = s.config ?? {}
   const archs = cfg['architectures']
   return {
     path: location.path,
     format: location.format,
-    architecture: Array.isArray(archs) && typeof archs[0] === 'string' ? archs[0] : String(cfg['model_type'] ?? 'unknown'),
+    architecture:
+      Array.isArray(archs) && typeof archs[0] === 'string'
+        ? archs[0]
+        : String(cfg['model_type'] ?? 'unknown'),
     modelType: String(cfg['model_type'] ?? 'unknown'),
     blocks: main.structure.numBlocks,
     hiddenSize: Number(cfg['hidden_size'] ?? cfg['n_embd'] ?? Number.NaN),
@@ -108,7 +137,10 @@ export async function inspectModel(path: string): Promise<Record<string, unknown
  * Wraps an adapter so every forward or nll call (one batch) is counted and reported; `passes`
  * counts calls, not whole calibration passes.
  */
-export function countingAdapter(adapter: ModelAdapter, onCall?: (calls: number) => void): ModelAdapter & { readonly calls: number } {
+export function countingAdapter(
+  adapter: ModelAdapter,
+  onCall?: (calls: number) => void,
+): ModelAdapter & { readonly calls: number } {
   let calls = 0
   const tick = (): void => {
     calls++

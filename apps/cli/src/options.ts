@@ -23,24 +23,56 @@ export const optionSpecs = Object.freeze({
     variadic: true,
     valueName: 'FILE...',
     defaultText: 'the bundled KJV calibration text',
-    description: 'calibration input: text files (.txt), JSONL ({"text"} or {"ids"} per line), or pre-tokenised ids (.json: number[][])',
+    description:
+      'calibration input: text files (.txt), JSONL ({"text"} or {"ids"} per line), or pre-tokenised ids (.json: number[][])',
   },
   samples: { type: 'string', valueName: 'N', defaultText: '32', description: 'calibration sequences' },
-  'seq-len': { type: 'string', valueName: 'L', defaultText: '128', description: 'tokens per calibration or evaluation sequence' },
-  tokens: { type: 'string', valueName: 'N', defaultText: '2048', description: 'token cap: MI samples drawn (seeded) from the calibration tokens' },
+  'seq-len': {
+    type: 'string',
+    valueName: 'L',
+    defaultText: '128',
+    description: 'tokens per calibration or evaluation sequence',
+  },
+  tokens: {
+    type: 'string',
+    valueName: 'N',
+    defaultText: '2048',
+    description: 'token cap: MI samples drawn (seeded) from the calibration tokens',
+  },
   estimator: {
     type: 'string',
     multiple: true,
     variadic: true,
     valueName: 'NAME...',
     defaultText: 'gaussian',
-    description: 'MI estimator: ksg | gaussian | binning | ensemble:ksg,gaussian (repeatable for score/compare)',
+    description:
+      'MI estimator: ksg | gaussian | binning | ensemble:ksg,gaussian (repeatable for score/compare)',
   },
-  reducer: { type: 'string', valueName: 'SPEC', defaultText: 'pca:64 (pca:d when the hidden size d < 64)', description: 'dimension reducer before MI: pca:R | rp:R | none' },
+  reducer: {
+    type: 'string',
+    valueName: 'SPEC',
+    defaultText: 'pca:64 (pca:d when the hidden size d < 64)',
+    description: 'dimension reducer before MI: pca:R | rp:R | none',
+  },
   k: { type: 'string', valueName: 'K', defaultText: '3', description: 'KSG neighbours (must be < samples)' },
-  'fbs-k': { type: 'string', valueName: 'K', defaultText: '5', description: 'Fast-Block-Select window budget K = ⌊ln L⌋ + k' },
-  seed: { type: 'string', valueName: 'S', defaultText: '0', description: 'seed of every random choice (token sampling, projections, random selector)' },
-  backend: { type: 'string', valueName: 'NAME', defaultText: 'wasm (HF folders) / cpu (ONNX)', description: 'compute backend: wasm | cpu for HF folders; cpu for ONNX' },
+  'fbs-k': {
+    type: 'string',
+    valueName: 'K',
+    defaultText: '5',
+    description: 'Fast-Block-Select window budget K = ⌊ln L⌋ + k',
+  },
+  seed: {
+    type: 'string',
+    valueName: 'S',
+    defaultText: '0',
+    description: 'seed of every random choice (token sampling, projections, random selector)',
+  },
+  backend: {
+    type: 'string',
+    valueName: 'NAME',
+    defaultText: 'wasm (HF folders) / cpu (ONNX)',
+    description: 'compute backend: wasm | cpu for HF folders; cpu for ONNX',
+  },
   remove: { type: 'string', valueName: 'N', description: 'number of blocks to remove' },
   ratio: { type: 'string', valueName: 'R', description: 'fraction of blocks to remove, N = ⌈T·R⌉' },
   selector: {
@@ -49,19 +81,63 @@ export const optionSpecs = Object.freeze({
     variadic: true,
     valueName: 'NAME...',
     defaultText: 'fbs',
-    description: 'selection method: fbs | shortgpt | angular | sleb | ppl-rank | random | exact-mi | exact-ppl',
+    description:
+      'selection method: fbs | shortgpt | angular | sleb | ppl-rank | random | exact-mi | exact-ppl',
   },
-  out: { type: 'string', valueName: 'DIR', description: 'output folder (written atomically; must not exist unless --force)' },
+  out: {
+    type: 'string',
+    valueName: 'DIR',
+    description: 'output folder (written atomically; must not exist unless --force)',
+  },
   force: { type: 'boolean', description: 'replace an existing output folder' },
-  text: { type: 'string', multiple: true, variadic: true, valueName: 'FILE...', defaultText: 'the bundled KJV test split', description: 'held-out text for perplexity' },
-  'skip-blocks': { type: 'string', valueName: 'LIST', description: 'comma-separated 0-based blocks to skip while evaluating (no files written)' },
-  tasks: { type: 'string', valueName: 'FILE', defaultText: 'kjv-cloze (bundled)', description: 'multiple-choice JSONL {context, choices, gold}; "none" to skip' },
+  text: {
+    type: 'string',
+    multiple: true,
+    variadic: true,
+    valueName: 'FILE...',
+    defaultText: 'the bundled KJV test split',
+    description: 'held-out text for perplexity',
+  },
+  'skip-blocks': {
+    type: 'string',
+    valueName: 'LIST',
+    description: 'comma-separated 0-based blocks to skip while evaluating (no files written)',
+  },
+  tasks: {
+    type: 'string',
+    valueName: 'FILE',
+    defaultText: 'kjv-cloze (bundled)',
+    description: 'multiple-choice JSONL {context, choices, gold}; "none" to skip',
+  },
   latency: { type: 'boolean', description: 'also measure prefill tokens/s and decode ms/token' },
-  'max-windows': { type: 'string', valueName: 'N', defaultText: '64', description: 'evaluate at most N perplexity windows' },
-  'mc-limit': { type: 'string', valueName: 'N', defaultText: '100', description: 'evaluate at most N multiple-choice items' },
-  subsets: { type: 'string', valueName: 'K', defaultText: '3', description: 'disjoint calibration subsets for the stability (Jaccard) table' },
-  'max-span': { type: 'string', valueName: 'L', defaultText: 'T', description: 'longest span scored by `score`' },
-  json: { type: 'boolean', description: 'print exactly one JSON object on stdout (logs and progress go to stderr)' },
+  'max-windows': {
+    type: 'string',
+    valueName: 'N',
+    defaultText: '64',
+    description: 'evaluate at most N perplexity windows',
+  },
+  'mc-limit': {
+    type: 'string',
+    valueName: 'N',
+    defaultText: '100',
+    description: 'evaluate at most N multiple-choice items',
+  },
+  subsets: {
+    type: 'string',
+    valueName: 'K',
+    defaultText: '3',
+    description: 'disjoint calibration subsets for the stability (Jaccard) table',
+  },
+  'max-span': {
+    type: 'string',
+    valueName: 'L',
+    defaultText: 'T',
+    description: 'longest span scored by `score`',
+  },
+  json: {
+    type: 'boolean',
+    description: 'print exactly one JSON object on stdout (logs and progress go to stderr)',
+  },
   quiet: { type: 'boolean', short: 'q', description: 'no progress bars or logs' },
   help: { type: 'boolean', short: 'h', description: 'show help for the command' },
 } as const satisfies Record<string, OptionSpec>)
@@ -95,15 +171,28 @@ export function parseCommandLine(
   const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {}
   for (const n of names) {
     const s = (optionSpecs as Record<string, OptionSpec>)[n]!
-    options[n] = { type: s.type, ...(s.short ? { short: s.short } : {}), ...(s.multiple ? { multiple: true } : {}) }
+    options[n] = {
+      type: s.type,
+      ...(s.short ? { short: s.short } : {}),
+      ...(s.multiple ? { multiple: true } : {}),
+    }
   }
   try {
-    const { values, positionals } = parseArgs({ args: expanded, options, strict: true, allowPositionals: true })
+    const { values, positionals } = parseArgs({
+      args: expanded,
+      options,
+      strict: true,
+      allowPositionals: true,
+    })
     return { values: values as OptionValues, positionals }
   } catch (cause) {
-    throw new CliError(exitCodes.usage, `[@mi-prun/cli] ${command}: ${(cause as Error).message}. Run \`mi-prun ${command} --help\` for its flags`, {
-      cause,
-    })
+    throw new CliError(
+      exitCodes.usage,
+      `[@mi-prun/cli] ${command}: ${(cause as Error).message}. Run \`mi-prun ${command} --help\` for its flags`,
+      {
+        cause,
+      },
+    )
   }
 }
 
@@ -112,13 +201,20 @@ function usage(flag: string, msg: string): CliError {
 }
 
 /** Integer flag value with bounds, or the default. */
-export function intOption(values: OptionValues, flag: OptionName, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+export function intOption(
+  values: OptionValues,
+  flag: OptionName,
+  fallback: number,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const v = values[flag]
   if (v === undefined) return fallback
   const s = String(v)
   if (!/^-?\d+$/.test(s)) throw usage(flag, `must be an integer, got "${s}"`)
   const n = Number(s)
-  if (n < min || n > max) throw usage(flag, `must be in [${min}, ${max === Number.MAX_SAFE_INTEGER ? '∞' : max}], got ${n}`)
+  if (n < min || n > max)
+    throw usage(flag, `must be in [${min}, ${max === Number.MAX_SAFE_INTEGER ? '∞' : max}], got ${n}`)
   return n
 }
 
@@ -127,7 +223,8 @@ export function floatOption(values: OptionValues, flag: OptionName): number | un
   const v = values[flag]
   if (v === undefined) return undefined
   const n = Number(v)
-  if (String(v).trim() === '' || !Number.isFinite(n)) throw usage(flag, `must be a number, got "${String(v)}"`)
+  if (String(v).trim() === '' || !Number.isFinite(n))
+    throw usage(flag, `must be a number, got "${String(v)}"`)
   return n
 }
 

@@ -30,7 +30,11 @@ async function isEmptyDir(path: string): Promise<boolean | undefined> {
  * reserves a hidden staging folder next to it (created unless `create: false`, for writers that
  * create their folder themselves). Nothing is written to `out` until `commit()`.
  */
-export async function stageOutput(out: string, force: boolean, options: { create?: boolean } = {}): Promise<StagedOutput> {
+export async function stageOutput(
+  out: string,
+  force: boolean,
+  options: { create?: boolean } = {},
+): Promise<StagedOutput> {
   const { create = true } = options
   const target = resolve(out)
   const empty = await isEmptyDir(target)

@@ -27,7 +27,11 @@ function formatSeconds(s: number): string {
  * Progress bars with an ETA (linear extrapolation of the elapsed time per unit), redrawn at most
  * every 100 ms on `stream` (stderr). Nothing is written unless `enabled` and the stream is a TTY.
  */
-export function createProgress(stream: ProgressStream, enabled: boolean, now: () => number = () => performance.now()): Progress {
+export function createProgress(
+  stream: ProgressStream,
+  enabled: boolean,
+  now: () => number = () => performance.now(),
+): Progress {
   if (!enabled || !stream.isTTY) return { start: () => silentTask }
   return {
     start(label: string, total: number): ProgressTask {

@@ -16,7 +16,8 @@ export function commandHelp(spec: CommandSpec): string {
   const lines = [`usage: ${spec.usage}`, '', spec.summary, '', spec.description, '']
   if (spec.positionals.length) {
     lines.push('arguments:')
-    for (const p of spec.positionals) lines.push(`  ${p.name.padEnd(28)} ${p.description}${p.required ? '' : ' (optional)'}`)
+    for (const p of spec.positionals)
+      lines.push(`  ${p.name.padEnd(28)} ${p.description}${p.required ? '' : ' (optional)'}`)
     lines.push('')
   }
   lines.push('flags:')
@@ -26,10 +27,26 @@ export function commandHelp(spec: CommandSpec): string {
 
 /** Top-level help text. */
 export function mainHelp(): string {
-  const lines = [`mi-prun ${cliVersion}: block pruning of LLMs by mutual information (MI-PRUN)`, '', 'usage: mi-prun COMMAND [ARGS] [FLAGS]', '', 'commands:']
-  for (const spec of Object.values(commands) as CommandSpec[]) lines.push(`  ${spec.name.padEnd(10)} ${spec.summary}`)
-  lines.push('', 'Run `mi-prun COMMAND --help` for its flags. Block indices are 0-based everywhere: block i maps h_i to h_{i+1}.')
-  lines.push('Exit codes: ' + Object.entries(exitCodes).map(([k, v]) => `${v} ${k}`).join(', ') + ' (see apps/cli/README.md).')
+  const lines = [
+    `mi-prun ${cliVersion}: block pruning of LLMs by mutual information (MI-PRUN)`,
+    '',
+    'usage: mi-prun COMMAND [ARGS] [FLAGS]',
+    '',
+    'commands:',
+  ]
+  for (const spec of Object.values(commands) as CommandSpec[])
+    lines.push(`  ${spec.name.padEnd(10)} ${spec.summary}`)
+  lines.push(
+    '',
+    'Run `mi-prun COMMAND --help` for its flags. Block indices are 0-based everywhere: block i maps h_i to h_{i+1}.',
+  )
+  lines.push(
+    'Exit codes: ' +
+      Object.entries(exitCodes)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ') +
+      ' (see apps/cli/README.md).',
+  )
   return `${lines.join('\n')}\n`
 }
 
@@ -52,7 +69,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     const spec = (commands as Record<string, CommandSpec>)[name]
     if (!spec) {
-      throw new CliError(exitCodes.usage, `[@mi-prun/cli] unknown command "${name}": choose one of ${Object.keys(commands).join(', ')} (mi-prun --help)`)
+      throw new CliError(
+        exitCodes.usage,
+        `[@mi-prun/cli] unknown command "${name}": choose one of ${Object.keys(commands).join(', ')} (mi-prun --help)`,
+      )
     }
     const { values, positionals } = parseCommandLine(name, rest, spec.options)
     if (values.help) {

@@ -34,11 +34,17 @@ export function parseEstimatorSpec(spec: string): EstimatorName[] {
   const known = Object.keys(estimatorFactories)
   for (const n of names) {
     if (!known.includes(n)) {
-      throw new CliError(exitCodes.usage, `[@mi-prun/cli] --estimator ${spec}: unknown estimator "${n}"; choose ${known.join(', ')} or ensemble:a,b`)
+      throw new CliError(
+        exitCodes.usage,
+        `[@mi-prun/cli] --estimator ${spec}: unknown estimator "${n}"; choose ${known.join(', ')} or ensemble:a,b`,
+      )
     }
   }
   if (spec.startsWith('ensemble:') && names.length < 2) {
-    throw new CliError(exitCodes.usage, `[@mi-prun/cli] --estimator ${spec}: an ensemble needs two or more estimators, e.g. ensemble:ksg,gaussian`)
+    throw new CliError(
+      exitCodes.usage,
+      `[@mi-prun/cli] --estimator ${spec}: an ensemble needs two or more estimators, e.g. ensemble:ksg,gaussian`,
+    )
   }
   return names as EstimatorName[]
 }
@@ -47,16 +53,28 @@ export function parseEstimatorSpec(spec: string): EstimatorName[] {
 export function parseReducerSpec(spec: string, hiddenSize: number, seed: number): Reducer | undefined {
   if (spec === 'none') return undefined
   const m = /^(pca|rp):(\d+)$/.exec(spec)
-  if (!m) throw new CliError(exitCodes.usage, `[@mi-prun/cli] --reducer ${spec}: use pca:R, rp:R (R a positive integer) or none`)
+  if (!m)
+    throw new CliError(
+      exitCodes.usage,
+      `[@mi-prun/cli] --reducer ${spec}: use pca:R, rp:R (R a positive integer) or none`,
+    )
   const rank = Number(m[2])
   if (rank < 1 || rank > hiddenSize) {
-    throw new CliError(exitCodes.usage, `[@mi-prun/cli] --reducer ${spec}: R must be in [1, ${hiddenSize}] (the model's hidden size)`)
+    throw new CliError(
+      exitCodes.usage,
+      `[@mi-prun/cli] --reducer ${spec}: R must be in [1, ${hiddenSize}] (the model's hidden size)`,
+    )
   }
   return reducerFactories[m[1] as ReducerName](rank, seed)
 }
 
 /** The MI span scorer of an estimator spec over a store (an ensemble of MI scorers for `ensemble:`). */
-export function createMiScorer(store: ActivationStore, spec: string, reducer: Reducer | undefined, params: EstimatorParams): MemoisedSpanScorer {
+export function createMiScorer(
+  store: ActivationStore,
+  spec: string,
+  reducer: Reducer | undefined,
+  params: EstimatorParams,
+): MemoisedSpanScorer {
   const names = parseEstimatorSpec(spec)
   if (names.includes('ksg') && params.k >= store.samples) {
     throw new CliError(

@@ -1,5 +1,13 @@
 import { checkBudget, blocksForRatio } from '@mi-prun/core'
-import type { ModelAdapter, Reducer, Selection, SelectionContext, Selector, SpanScorer, TokenBatch } from '@mi-prun/core'
+import type {
+  ModelAdapter,
+  Reducer,
+  Selection,
+  SelectionContext,
+  Selector,
+  SpanScorer,
+  TokenBatch,
+} from '@mi-prun/core'
 import { loadTokenizer } from '@mi-prun/eval'
 import type { TextTokenizer } from '@mi-prun/eval'
 import {
@@ -12,9 +20,19 @@ import {
   createTopNSelector,
 } from '@mi-prun/selector-baselines'
 import { createFastBlockSelectSelector } from '@mi-prun/selector-fast-block-select'
-import { collectActivations, createAngularDistanceScorer, createBlockInfluenceScorer } from '@mi-prun/span-scoring'
+import {
+  collectActivations,
+  createAngularDistanceScorer,
+  createBlockInfluenceScorer,
+} from '@mi-prun/span-scoring'
 import type { ActivationStore, MemoisedSpanScorer } from '@mi-prun/span-scoring'
-import { bundledCalibration, drawCalibration, readTokenStreams, toBatches, windowPool } from './calibration.js'
+import {
+  bundledCalibration,
+  drawCalibration,
+  readTokenStreams,
+  toBatches,
+  windowPool,
+} from './calibration.js'
 import type { CommandContext } from './command.js'
 import { CliError, exitCodes } from './errors.js'
 import { countingAdapter, openModel } from './model.js'
@@ -39,16 +57,25 @@ export const selectorRegistry = Object.freeze({
   shortgpt: { input: 'bi', create: (_p: SelectorParams): Selector => createTopNSelector() },
   angular: { input: 'angular', create: (_p: SelectorParams): Selector => createBestWindowSelector() },
   sleb: { input: 'objective', create: (_p: SelectorParams): Selector => createSlebSelector() },
-  'ppl-rank': { input: 'objective', create: (_p: SelectorParams): Selector => createPerplexityRankSelector() },
+  'ppl-rank': {
+    input: 'objective',
+    create: (_p: SelectorParams): Selector => createPerplexityRankSelector(),
+  },
   random: { input: 'none', create: (p: SelectorParams): Selector => createRandomSelector({ seed: p.seed }) },
   'exact-mi': { input: 'mi', create: (_p: SelectorParams): Selector => createExactMiSelector() },
-  'exact-ppl': { input: 'objective', create: (_p: SelectorParams): Selector => createExactPerplexitySelector() },
+  'exact-ppl': {
+    input: 'objective',
+    create: (_p: SelectorParams): Selector => createExactPerplexitySelector(),
+  },
 } as const satisfies Record<string, { input: SelectorInput; create: (p: SelectorParams) => Selector }>)
 export type SelectorName = keyof typeof selectorRegistry
 
 export function parseSelectorName(name: string): SelectorName {
   if (!(name in selectorRegistry)) {
-    throw new CliError(exitCodes.usage, `[@mi-prun/cli] --selector ${name} is unknown: choose ${Object.keys(selectorRegistry).join(', ')}`)
+    throw new CliError(
+      exitCodes.usage,
+      `[@mi-prun/cli] --selector ${name} is unknown: choose ${Object.keys(selectorRegistry).join(', ')}`,
+    )
   }
   return name as SelectorName
 }
@@ -69,7 +96,10 @@ export interface SessionSettings {
 }
 
 /** Reads the shared flags (defaults documented in options.ts). */
-export function sessionSettings(ctx: CommandContext, defaults: Partial<SessionSettings> = {}): SessionSettings {
+export function sessionSettings(
+  ctx: CommandContext,
+  defaults: Partial<SessionSettings> = {},
+): SessionSettings {
   const v = ctx.values
   const estimators = listOption(v, 'estimator')
   const settings: SessionSettings = {
@@ -101,8 +131,13 @@ export function sessionSettings(ctx: CommandContext, defaults: Partial<SessionSe
 export function budgetFrom(ctx: CommandContext, numBlocks: number, fallbackRatio?: number): number {
   const remove = ctx.values.remove === undefined ? undefined : intOption(ctx.values, 'remove', 0, 0)
   const ratio = floatOption(ctx.values, 'ratio') ?? (remove === undefined ? fallbackRatio : undefined)
-  if (remove !== undefined && ctx.values.ratio !== undefined) throw new CliError(exitCodes.usage, '[@mi-prun/cli] pass --remove N or --ratio R, not both')
-  if (remove === undefined && ratio === undefined) throw new CliError(exitCodes.usage, '[@mi-prun/cli] say how many blocks to remove: --remove N or --ratio R')
+  if (remove !== undefined && ctx.values.ratio !== undefined)
+    throw new CliError(exitCodes.usage, '[@mi-prun/cli] pass --remove N or --ratio R, not both')
+  if (remove === undefined && ratio === undefined)
+    throw new CliError(
+      exitCodes.usage,
+      '[@mi-prun/cli] say how many blocks to remove: --remove N or --ratio R',
+    )
   const n = remove ?? blocksForRatio(numBlocks, ratio!)
   checkBudget(numBlocks, n)
   return n
@@ -121,7 +156,13 @@ export interface Session {
   scorerFor(input: SelectorInput, s?: number): Promise<SpanScorer | undefined>
   objective(s?: number): (removed: readonly number[]) => Promise<number>
   /** Runs a selector at budget n on subset s; MI selectors use `estimator` (default: the first --estimator). */
-  select(name: SelectorName, n: number, s?: number, estimator?: string, options?: { fresh?: boolean }): Promise<Selection>
+  select(
+    name: SelectorName,
+    n: number,
+    s?: number,
+    estimator?: string,
+    options?: { fresh?: boolean },
+  ): Promise<Selection>
   readonly reducer: Reducer | undefined
   /** Forward/nll calls (batches) made so far. */
   readonly calls: number
@@ -145,7 +186,11 @@ export function checkFiniteStates(store: ActivationStore, where: string): void {
   }
 }
 
-export async function openSession(ctx: CommandContext, modelPath: string, settings: SessionSettings): Promise<Session> {
+export async function openSession(
+  ctx: CommandContext,
+  modelPath: string,
+  settings: SessionSettings,
+): Promise<Session> {
   ctx.log(`loading ${modelPath}`)
   const { adapter: raw, location } = await openModel(modelPath, settings.backend)
   try {
@@ -153,10 +198,17 @@ export async function openSession(ctx: CommandContext, modelPath: string, settin
     const tokenizer = await loadTokenizer(location.root)
     const streams = await readTokenStreams(settings.calib, tokenizer, adapter.info.vocabSize)
     const pool = windowPool(streams, settings.seqLen)
-    const drawn = drawCalibration(pool, { samples: settings.samples, seqLen: settings.seqLen, seed: settings.seed, subsets: settings.subsets, sources: settings.calib })
+    const drawn = drawCalibration(pool, {
+      samples: settings.samples,
+      seqLen: settings.seqLen,
+      seed: settings.seed,
+      subsets: settings.subsets,
+      sources: settings.calib,
+    })
     const batchSets = drawn.subsets.map((seqs) => toBatches(seqs, settings.seqLen))
     // default: PCA to 64 dimensions, or to the hidden size when it is smaller
-    const reducerSpec = settings.reducer === 'auto' ? `pca:${Math.min(64, adapter.info.hiddenSize)}` : settings.reducer
+    const reducerSpec =
+      settings.reducer === 'auto' ? `pca:${Math.min(64, adapter.info.hiddenSize)}` : settings.reducer
     const reducer = parseReducerSpec(reducerSpec, adapter.info.hiddenSize, settings.seed)
     const stores = new Map<number, Promise<ActivationStore>>()
     const scorers = new Map<string, Promise<MemoisedSpanScorer>>()
@@ -175,7 +227,10 @@ export async function openSession(ctx: CommandContext, modelPath: string, settin
         let p = stores.get(s)
         if (!p) {
           const batches = batchSets[s]!
-          const bar = ctx.progress.start(`forward pass${settings.subsets > 1 ? ` (subset ${s + 1}/${settings.subsets})` : ''}`, batches.length)
+          const bar = ctx.progress.start(
+            `forward pass${settings.subsets > 1 ? ` (subset ${s + 1}/${settings.subsets})` : ''}`,
+            batches.length,
+          )
           const start = adapter.calls
           const watched = countingAdapter(adapter, () => bar.update(adapter.calls - start))
           p = collectActivations(watched, batches, { maxTokens: settings.tokenCap, seed: settings.seed })
@@ -192,7 +247,9 @@ export async function openSession(ctx: CommandContext, modelPath: string, settin
         const key = `${spec}#${s}`
         let p = scorers.get(key)
         if (!p) {
-          p = session.store(s).then((store) => createMiScorer(store, spec, reducer, { k: settings.k, seed: settings.seed }))
+          p = session
+            .store(s)
+            .then((store) => createMiScorer(store, spec, reducer, { k: settings.k, seed: settings.seed }))
           scorers.set(key, p)
         }
         return p
@@ -201,12 +258,20 @@ export async function openSession(ctx: CommandContext, modelPath: string, settin
         if (input === 'mi') return session.miScorer(settings.estimators[0]!, s)
         if (input === 'bi') {
           const key = `bi#${s}`
-          if (!scorers.has(key)) scorers.set(key, session.store(s).then((store) => createBlockInfluenceScorer({ store })))
+          if (!scorers.has(key))
+            scorers.set(
+              key,
+              session.store(s).then((store) => createBlockInfluenceScorer({ store })),
+            )
           return scorers.get(key)!
         }
         if (input === 'angular') {
           const key = `angular#${s}`
-          if (!scorers.has(key)) scorers.set(key, session.store(s).then((store) => createAngularDistanceScorer({ store })))
+          if (!scorers.has(key))
+            scorers.set(
+              key,
+              session.store(s).then((store) => createAngularDistanceScorer({ store })),
+            )
           return scorers.get(key)!
         }
         return undefined
@@ -238,11 +303,18 @@ export async function openSession(ctx: CommandContext, modelPath: string, settin
         if (options.fresh) {
           // a scorer with an empty memo, so cost.miEvaluations and wallMs are this method's own
           const store = await session.store(s)
-          if (entry.input === 'mi') scorer = createMiScorer(store, estimator ?? settings.estimators[0]!, reducer, { k: settings.k, seed: settings.seed })
+          if (entry.input === 'mi')
+            scorer = createMiScorer(store, estimator ?? settings.estimators[0]!, reducer, {
+              k: settings.k,
+              seed: settings.seed,
+            })
           else if (entry.input === 'bi') scorer = createBlockInfluenceScorer({ store })
           else if (entry.input === 'angular') scorer = createAngularDistanceScorer({ store })
         } else {
-          scorer = entry.input === 'mi' && estimator !== undefined ? await session.miScorer(estimator, s) : await session.scorerFor(entry.input, s)
+          scorer =
+            entry.input === 'mi' && estimator !== undefined
+              ? await session.miScorer(estimator, s)
+              : await session.scorerFor(entry.input, s)
         }
         let context: SelectionContext = { numBlocks: T }
         if (scorer) context = { ...context, scorer }

@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runMiPrun } from './helpers.js'
 
 const corpus = fileURLToPath(new URL('./fixtures/hostile/', import.meta.url))
-const cases = readdirSync(corpus).filter((d) => !d.startsWith('_')).sort()
+const cases = readdirSync(corpus)
+  .filter((d) => !d.startsWith('_'))
+  .sort()
 
 interface HostileCase {
   description: string
@@ -46,7 +48,12 @@ describe('hostile inputs through the CLI', { timeout: 300_000 }, () => {
       const c = JSON.parse(readFileSync(join(corpus, name, 'case.json'), 'utf8')) as HostileCase
       const parent = join(tmp, name)
       const out = join(parent, 'out')
-      const args = c.args.map((a) => a.replaceAll('{fixtures}', corpus.replace(/\/$/, '')).replaceAll('{model}', join(corpus, '_model')).replaceAll('{out}', out))
+      const args = c.args.map((a) =>
+        a
+          .replaceAll('{fixtures}', corpus.replace(/\/$/, ''))
+          .replaceAll('{model}', join(corpus, '_model'))
+          .replaceAll('{out}', out),
+      )
       const r = await runMiPrun([...args, '--json'])
       expect(r.code, `${c.description}\n${r.stderr}`).toBe(c.exitCode)
       // one line on stderr starting with "error:", naming the problem; no stack trace

@@ -5,7 +5,14 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chromium } from 'playwright-core'
-import { exitCodes, jaccard, pairwiseJaccard, readEchartsSource, renderReportHtml, validateReport } from '@mi-prun/cli'
+import {
+  exitCodes,
+  jaccard,
+  pairwiseJaccard,
+  readEchartsSource,
+  renderReportHtml,
+  validateReport,
+} from '@mi-prun/cli'
 import { runMiPrun, syntheticReport } from './helpers.js'
 
 const chromiumPath = '/usr/bin/chromium'
@@ -15,19 +22,30 @@ describe('report schema', () => {
   it('Jaccard and pairwise means', () => {
     expect(jaccard([1, 2, 3], [2, 3, 4])).toBe(0.5)
     expect(jaccard([], [])).toBe(1)
-    const p = pairwiseJaccard([[2, 6], [2, 6], [2, 5]])
+    const p = pairwiseJaccard([
+      [2, 6],
+      [2, 6],
+      [2, 5],
+    ])
     expect(p.mean).toBeCloseTo((1 + 1 / 3 + 1 / 3) / 3, 12)
     expect(p.min).toBeCloseTo(1 / 3, 12)
   })
   it('rejects other schemas and versions with a fix', () => {
-    expect(() => validateReport({ schema: 'x' }, 'r.json')).toThrow(/r\.json is not a mi-prun run: "schema" is "x"/)
-    expect(() => validateReport({ ...syntheticReport(), version: 99 }, 'r.json')).toThrow(/schema version 99 is not supported/)
+    expect(() => validateReport({ schema: 'x' }, 'r.json')).toThrow(
+      /r\.json is not a mi-prun run: "schema" is "x"/,
+    )
+    expect(() => validateReport({ ...syntheticReport(), version: 99 }, 'r.json')).toThrow(
+      /schema version 99 is not supported/,
+    )
     const bad = { ...syntheticReport(), methods: [{ selector: 'fbs', selected: [8] }] }
     expect(() => validateReport(bad, 'r.json')).toThrow(/blocks in 0\.\.7/)
   })
   it('embeds data safely and references nothing on the network', async () => {
     const r = syntheticReport()
-    const html = renderReportHtml({ ...r, model: { ...r.model, path: '</script><b>x' } }, await readEchartsSource())
+    const html = renderReportHtml(
+      { ...r, model: { ...r.model, path: '</script><b>x' } },
+      await readEchartsSource(),
+    )
     expect(html).not.toContain('</script><b>')
     expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=["']?https?:/i)
   })
@@ -57,7 +75,16 @@ describe('report.html in headless Chromium', { timeout: 300_000 }, () => {
     expect(existsSync(chromiumPath), 'Debian chromium is required (apt-get install chromium)').toBe(true)
     const browser = await chromium.launch({
       executablePath: chromiumPath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     })
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
@@ -75,9 +102,19 @@ describe('report.html in headless Chromium', { timeout: 300_000 }, () => {
       // 2 block-score charts + 1 span heat-map + block strip + perplexity = 5
       expect(await page.evaluate('window.__miPrunCharts')).toBe(5)
       const charts = await page.$$eval('.chart', (els) =>
-        els.map((el) => ({ id: el.id, svg: el.querySelectorAll('svg').length, shapes: el.querySelectorAll('svg path, svg rect').length })),
+        els.map((el) => ({
+          id: el.id,
+          svg: el.querySelectorAll('svg').length,
+          shapes: el.querySelectorAll('svg path, svg rect').length,
+        })),
       )
-      expect(charts.map((c) => c.id).sort()).toEqual(['chart-block-0', 'chart-block-1', 'chart-ppl', 'chart-span-0', 'chart-strip'])
+      expect(charts.map((c) => c.id).sort()).toEqual([
+        'chart-block-0',
+        'chart-block-1',
+        'chart-ppl',
+        'chart-span-0',
+        'chart-strip',
+      ])
       for (const c of charts) {
         expect(c.svg, c.id).toBe(1)
         expect(c.shapes, c.id).toBeGreaterThan(8)
@@ -102,9 +139,46 @@ describe('report.html in headless Chromium', { timeout: 300_000 }, () => {
   it('a real compare run on the tiny model renders with no console errors', async () => {
     const model = fileURLToPath(new URL('./fixtures/hostile/_model', import.meta.url))
     const out = join(dir, 'compare')
-    const r = await runMiPrun(['compare', model, '--out', out, '--remove', '2', '--selector', 'fbs', 'shortgpt', 'angular', '--estimator', 'gaussian', 'binning', '--subsets', '2', '--seq-len', '32', '--samples', '4', '--tokens', '96', '--max-windows', '2', '--quiet'])
+    const r = await runMiPrun([
+      'compare',
+      model,
+      '--out',
+      out,
+      '--remove',
+      '2',
+      '--selector',
+      'fbs',
+      'shortgpt',
+      'angular',
+      '--estimator',
+      'gaussian',
+      'binning',
+      '--subsets',
+      '2',
+      '--seq-len',
+      '32',
+      '--samples',
+      '4',
+      '--tokens',
+      '96',
+      '--max-windows',
+      '2',
+      '--quiet',
+    ])
     expect(r.code, r.stderr).toBe(0)
-    const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
+    const browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    })
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
       const errors: string[] = []
@@ -116,7 +190,9 @@ describe('report.html in headless Chromium', { timeout: 300_000 }, () => {
       await page.waitForFunction('window.__miPrunReady === true', undefined, { timeout: 30_000 })
       // block curves: mi:gaussian, mi:binning, shortgpt-bi, angular; heat-maps: 2 MI estimators; strip; perplexity
       expect(await page.evaluate('window.__miPrunCharts')).toBe(8)
-      const strip = await page.evaluate(`echarts.getInstanceByDom(document.getElementById('chart-strip')).getOption().yAxis[0].data`)
+      const strip = await page.evaluate(
+        `echarts.getInstanceByDom(document.getElementById('chart-strip')).getOption().yAxis[0].data`,
+      )
       expect(strip).toEqual(['fbs:gaussian', 'fbs:binning', 'shortgpt', 'angular'])
       await page.screenshot({ path: join(screenshots, 'report-compare-tiny.png'), fullPage: true })
       expect(errors).toEqual([])

@@ -73,7 +73,8 @@ export async function measureLatency(
     ['runs', runs, 1],
     ['warmup', warmup, 0],
   ] as const) {
-    if (!Number.isInteger(v) || v < min) throw new RangeError(`${P} ${name} must be an integer ≥ ${min}, got ${v}`)
+    if (!Number.isInteger(v) || v < min)
+      throw new RangeError(`${P} ${name} must be an integer ≥ ${min}, got ${v}`)
   }
   const vocab = adapter.info.vocabSize
   let prompt = options.prompt
@@ -81,7 +82,8 @@ export async function measureLatency(
     const rng = createRng(seed)
     prompt = Int32Array.from({ length: promptLength }, () => rng.nextInt(vocab))
   }
-  const configs: (readonly number[])[] = skip && skip.length > 0 ? [[], [...skip].sort((a, b) => a - b)] : [[]]
+  const configs: (readonly number[])[] =
+    skip && skip.length > 0 ? [[], [...skip].sort((a, b) => a - b)] : [[]]
   const prefill = configs.map(() => [] as number[])
   const decode = configs.map(() => [] as number[])
   const total = (warmup + runs) * configs.length
@@ -94,7 +96,10 @@ export async function measureLatency(
       const t1 = performance.now()
       let seq = prompt
       for (let g = 0; g < decodeTokens; g++) {
-        const { logits } = await adapter.forward({ ids: seq, batch: 1, seqLen: seq.length }, { skip: s, logits: true })
+        const { logits } = await adapter.forward(
+          { ids: seq, batch: 1, seqLen: seq.length },
+          { skip: s, logits: true },
+        )
         const next = logits ? argmaxRow(logits, seq.length - 1) : 0
         const grown = new Int32Array(seq.length + 1)
         grown.set(seq)
@@ -109,19 +114,34 @@ export async function measureLatency(
       onProgress?.(++done, total)
     }
   }
-  const stats = configs.map(
-    (s, c): LatencyStats => {
-      const ms = median(prefill[c]!)
-      return { prefillMs: ms, prefillTokensPerSecond: (prompt.length * 1000) / ms, decodeMsPerToken: decodeTokens > 0 ? median(decode[c]!) : Number.NaN, skip: s }
-    },
-  )
+  const stats = configs.map((s, c): LatencyStats => {
+    const ms = median(prefill[c]!)
+    return {
+      prefillMs: ms,
+      prefillTokensPerSecond: (prompt.length * 1000) / ms,
+      decodeMsPerToken: decodeTokens > 0 ? median(decode[c]!) : Number.NaN,
+      skip: s,
+    }
+  })
   const dense = stats[0]!
   const pruned = stats[1]
   return {
     dense,
     ...(pruned
-      ? { pruned, prefillSpeedup: dense.prefillMs / pruned.prefillMs, decodeSpeedup: dense.decodeMsPerToken / pruned.decodeMsPerToken }
+      ? {
+          pruned,
+          prefillSpeedup: dense.prefillMs / pruned.prefillMs,
+          decodeSpeedup: dense.decodeMsPerToken / pruned.decodeMsPerToken,
+        }
       : {}),
-    settings: { kind: 'latency', promptLength: prompt.length, decodeTokens, runs, warmup, backend: adapter.info.backend, kvCache: false },
+    settings: {
+      kind: 'latency',
+      promptLength: prompt.length,
+      decodeTokens,
+      runs,
+      warmup,
+      backend: adapter.info.backend,
+      kvCache: false,
+    },
   }
 }

@@ -30,7 +30,11 @@ export function parseMcTasks(jsonl: string, source = 'tasks'): McItem[] {
     try {
       v = JSON.parse(line)
     } catch (cause) {
-      throw new PruneError('INVALID_INPUT', `${P} ${where} is not valid JSON: each line must be one {context, choices, gold} object`, { cause })
+      throw new PruneError(
+        'INVALID_INPUT',
+        `${P} ${where} is not valid JSON: each line must be one {context, choices, gold} object`,
+        { cause },
+      )
     }
     const o = v as Record<string, unknown>
     const ok =
@@ -49,9 +53,14 @@ export function parseMcTasks(jsonl: string, source = 'tasks'): McItem[] {
         `${P} ${where} must be {"context": string, "choices": [≥ 2 non-empty strings], "gold": index into choices}`,
       )
     }
-    items.push({ context: o['context'] as string, choices: o['choices'] as string[], gold: o['gold'] as number })
+    items.push({
+      context: o['context'] as string,
+      choices: o['choices'] as string[],
+      gold: o['gold'] as number,
+    })
   }
-  if (items.length === 0) throw new PruneError('INVALID_INPUT', `${P} ${source} holds no items: add JSONL lines`)
+  if (items.length === 0)
+    throw new PruneError('INVALID_INPUT', `${P} ${source} holds no items: add JSONL lines`)
   return items
 }
 
@@ -61,7 +70,9 @@ export async function loadMcTasks(path: string): Promise<McItem[]> {
   try {
     text = await readFile(path, 'utf8')
   } catch (cause) {
-    throw new PruneError('IO_ERROR', `${P} cannot read the task file ${path}: ${(cause as Error).message}`, { cause })
+    throw new PruneError('IO_ERROR', `${P} cannot read the task file ${path}: ${(cause as Error).message}`, {
+      cause,
+    })
   }
   return parseMcTasks(text, path)
 }
@@ -88,7 +99,11 @@ export interface McResult {
   readonly accStderr: number
   /** Summed continuation log-likelihood (nats) of every choice of every item. */
   readonly logLikelihoods: readonly (readonly number[])[]
-  readonly settings: { readonly kind: 'multiple-choice'; readonly maxLength: number; readonly skip: readonly number[] }
+  readonly settings: {
+    readonly kind: 'multiple-choice'
+    readonly maxLength: number
+    readonly skip: readonly number[]
+  }
 }
 
 interface Request {
@@ -115,7 +130,8 @@ export async function evaluateMultipleChoice(
   options: McOptions = {},
 ): Promise<McResult> {
   const { skip = [], maxLength = 256, batchSize = 16, limit = items.length, onProgress } = options
-  if (!Number.isInteger(maxLength) || maxLength < 2) throw new RangeError(`${P} maxLength must be an integer ≥ 2, got ${maxLength}`)
+  if (!Number.isInteger(maxLength) || maxLength < 2)
+    throw new RangeError(`${P} maxLength must be an integer ≥ 2, got ${maxLength}`)
   const used = items.slice(0, limit)
   if (used.length === 0) throw new PruneError('INVALID_INPUT', `${P} no multiple-choice items to evaluate`)
   const skipSorted = [...new Set(skip)].sort((a, b) => a - b)
@@ -126,7 +142,10 @@ export async function evaluateMultipleChoice(
       let whole = tokenizer.encode(item.context + choice)
       let contStart = ctx.length
       if (contStart >= whole.length) {
-        throw new PruneError('INVALID_INPUT', `${P} item ${i} choice ${c} (${JSON.stringify(choice)}) encodes to no tokens after the context`)
+        throw new PruneError(
+          'INVALID_INPUT',
+          `${P} item ${i} choice ${c} (${JSON.stringify(choice)}) encodes to no tokens after the context`,
+        )
       }
       if (whole.length > maxLength) {
         const cut = whole.length - maxLength
@@ -152,13 +171,23 @@ export async function evaluateMultipleChoice(
       const chunk = group.slice(s, s + batchSize)
       const ids = new Int32Array(chunk.length * len)
       chunk.forEach((r, b) => ids.set(r.ids, b * len))
-      const { logits } = await adapter.forward({ ids, batch: chunk.length, seqLen: len }, { skip: skipSorted, logits: true })
-      if (!logits) throw new PruneError('INVALID_INPUT', `${P} the adapter returned no logits although they were requested`)
+      const { logits } = await adapter.forward(
+        { ids, batch: chunk.length, seqLen: len },
+        { skip: skipSorted, logits: true },
+      )
+      if (!logits)
+        throw new PruneError(
+          'INVALID_INPUT',
+          `${P} the adapter returned no logits although they were requested`,
+        )
       chunk.forEach((r, b) => {
         let sum = 0
         for (let t = r.contStart; t < len; t++) sum += logProbAt(logits, b * len + t - 1, r.ids[t]!)
         if (!Number.isFinite(sum)) {
-          throw new PruneError('NON_FINITE', `${P} non-finite log-likelihood for item ${r.item} choice ${r.choice}: check the weights for NaN/Inf`)
+          throw new PruneError(
+            'NON_FINITE',
+            `${P} non-finite log-likelihood for item ${r.item} choice ${r.choice}: check the weights for NaN/Inf`,
+          )
         }
         ll[r.item]![r.choice] = sum
       })

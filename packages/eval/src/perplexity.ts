@@ -56,11 +56,20 @@ export interface PerplexityResult {
  * const ppl = await perplexity(adapter, tokenizer.encode(text), { windowLength: 128 })
  * console.log(ppl.perplexity, ppl.meanNll, ppl.tokens)
  */
-export async function perplexity(adapter: ModelAdapter, ids: Int32Array, options: PerplexityOptions = {}): Promise<PerplexityResult> {
+export async function perplexity(
+  adapter: ModelAdapter,
+  ids: Int32Array,
+  options: PerplexityOptions = {},
+): Promise<PerplexityResult> {
   const { windowLength = 128, batchSize = 8, skip = [], onProgress, method = 'nll' } = options
   const stride = options.stride ?? windowLength
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`${P} batchSize must be a positive integer, got ${batchSize}`)
-  const windows = tokenWindows(ids, { windowLength, stride, ...(options.maxWindows === undefined ? {} : { maxWindows: options.maxWindows }) })
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`${P} batchSize must be a positive integer, got ${batchSize}`)
+  const windows = tokenWindows(ids, {
+    windowLength,
+    stride,
+    ...(options.maxWindows === undefined ? {} : { maxWindows: options.maxWindows }),
+  })
   const total = windows.batch.batch
   const skipSorted = [...new Set(skip)].sort((a, b) => a - b)
   let sumNll = 0
@@ -72,7 +81,12 @@ export async function perplexity(adapter: ModelAdapter, ids: Int32Array, options
       sumNll += r.sumNll
       tokens += r.tokens
     } else {
-      const r = await scoreWithLogits(adapter, batch, windows.scoredFrom.subarray(w, w + batch.batch), skipSorted)
+      const r = await scoreWithLogits(
+        adapter,
+        batch,
+        windows.scoredFrom.subarray(w, w + batch.batch),
+        skipSorted,
+      )
       sumNll += r.sumNll
       tokens += r.tokens
     }
@@ -90,7 +104,14 @@ export async function perplexity(adapter: ModelAdapter, ids: Int32Array, options
     perplexity: Math.exp(meanNll),
     tokens,
     windows: total,
-    settings: { kind: 'perplexity', unit: 'nats', windowLength, stride, streamTokens: ids.length, skip: skipSorted },
+    settings: {
+      kind: 'perplexity',
+      unit: 'nats',
+      windowLength,
+      stride,
+      streamTokens: ids.length,
+      skip: skipSorted,
+    },
   }
 }
 
@@ -101,7 +122,8 @@ async function scoreWithLogits(
   skip: readonly number[],
 ): Promise<{ sumNll: number; tokens: number }> {
   const { logits } = await adapter.forward(batch, { skip, logits: true })
-  if (!logits) throw new PruneError('INVALID_INPUT', `${P} the adapter returned no logits although they were requested`)
+  if (!logits)
+    throw new PruneError('INVALID_INPUT', `${P} the adapter returned no logits although they were requested`)
   let sumNll = 0
   let tokens = 0
   const T = batch.seqLen

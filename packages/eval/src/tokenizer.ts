@@ -13,7 +13,11 @@ export interface TextTokenizer {
   /** Size of the vocabulary including added tokens (an upper bound on every id + 1). */
   readonly vocabSize: number
   /** Where it was loaded from and how, for provenance. */
-  readonly settings: { readonly kind: 'hf-tokenizer'; readonly path: string; readonly addSpecialTokens: boolean }
+  readonly settings: {
+    readonly kind: 'hf-tokenizer'
+    readonly path: string
+    readonly addSpecialTokens: boolean
+  }
 }
 
 export interface LoadTokenizerOptions {
@@ -21,7 +25,11 @@ export interface LoadTokenizerOptions {
   readonly addSpecialTokens?: boolean
 }
 
-async function readJson(path: string, what: string, required: boolean): Promise<Record<string, unknown> | undefined> {
+async function readJson(
+  path: string,
+  what: string,
+  required: boolean,
+): Promise<Record<string, unknown> | undefined> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -35,12 +43,17 @@ async function readJson(path: string, what: string, required: boolean): Promise<
   }
   try {
     const value: unknown = JSON.parse(text)
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object')
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new Error('not a JSON object')
     return value as Record<string, unknown>
   } catch (cause) {
-    throw new PruneError('INVALID_CONFIG', `${P} ${what} at ${path} is not valid JSON (${(cause as Error).message}): re-export it`, {
-      cause,
-    })
+    throw new PruneError(
+      'INVALID_CONFIG',
+      `${P} ${what} at ${path} is not valid JSON (${(cause as Error).message}): re-export it`,
+      {
+        cause,
+      },
+    )
   }
 }
 
@@ -51,11 +64,15 @@ async function readJson(path: string, what: string, required: boolean): Promise<
  * const tok = await loadTokenizer('models/gpt2-kjv')
  * const ids = tok.encode('In the beginning') // Int32Array of token ids
  */
-export async function loadTokenizer(modelDir: string, options: LoadTokenizerOptions = {}): Promise<TextTokenizer> {
+export async function loadTokenizer(
+  modelDir: string,
+  options: LoadTokenizerOptions = {},
+): Promise<TextTokenizer> {
   const { addSpecialTokens = false } = options
   const path = join(modelDir, 'tokenizer.json')
   const json = await readJson(path, 'tokenizer.json', true)
-  const config = (await readJson(join(modelDir, 'tokenizer_config.json'), 'tokenizer_config.json', false)) ?? {}
+  const config =
+    (await readJson(join(modelDir, 'tokenizer_config.json'), 'tokenizer_config.json', false)) ?? {}
   let tokenizer: Tokenizer
   try {
     tokenizer = new Tokenizer(json!, config)

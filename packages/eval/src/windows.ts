@@ -73,5 +73,9 @@ export function tokenWindows(ids: Int32Array, options: WindowOptions): TokenWind
 export function sliceBatch(batch: TokenBatch, from: number, to: number): TokenBatch {
   const a = Math.max(0, from)
   const b = Math.min(batch.batch, to)
-  return { ids: batch.ids.subarray(a * batch.seqLen, b * batch.seqLen), batch: Math.max(0, b - a), seqLen: batch.seqLen }
+  return {
+    ids: batch.ids.subarray(a * batch.seqLen, b * batch.seqLen),
+    batch: Math.max(0, b - a),
+    seqLen: batch.seqLen,
+  }
 }

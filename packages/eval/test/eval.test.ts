@@ -18,7 +18,8 @@ import type { TextTokenizer } from '@mi-prun/eval'
 import { TOL_F32_REL, TOL_F64_ABS } from '@mi-prun/testkit'
 import { createFakeAdapter, fakeNll } from './fake-adapter.js'
 
-const ascending = (n: number, vocab: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i % vocab)
+const ascending = (n: number, vocab: number): Int32Array =>
+  Int32Array.from({ length: n }, (_, i) => i % vocab)
 
 describe('tokenWindows', () => {
   it('cuts non-overlapping windows and drops the tail', () => {
@@ -29,22 +30,27 @@ describe('tokenWindows', () => {
   })
   it('scores every stream token after the first exactly once with a sliding stride', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 2, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 12, max: 80 }), (W, s, n) => {
-        fc.pre(s <= W)
-        const w = tokenWindows(ascending(n, 1000), { windowLength: W, stride: s })
-        const covered = new Set<number>()
-        for (let b = 0; b < w.batch.batch; b++) {
-          for (let t = w.scoredFrom[b]!; t < W; t++) {
-            const pos = w.starts[b]! + t
-            if (s < W) expect(covered.has(pos)).toBe(false)
-            covered.add(pos)
+      fc.property(
+        fc.integer({ min: 2, max: 12 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 12, max: 80 }),
+        (W, s, n) => {
+          fc.pre(s <= W)
+          const w = tokenWindows(ascending(n, 1000), { windowLength: W, stride: s })
+          const covered = new Set<number>()
+          for (let b = 0; b < w.batch.batch; b++) {
+            for (let t = w.scoredFrom[b]!; t < W; t++) {
+              const pos = w.starts[b]! + t
+              if (s < W) expect(covered.has(pos)).toBe(false)
+              covered.add(pos)
+            }
           }
-        }
-        if (s < W) {
-          const last = w.starts[w.batch.batch - 1]! + W
-          expect(covered.size).toBe(last - 1)
-        }
-      }),
+          if (s < W) {
+            const last = w.starts[w.batch.batch - 1]! + W
+            expect(covered.size).toBe(last - 1)
+          }
+        },
+      ),
     )
   })
   it('rejects bad settings and too-short text', () => {
@@ -90,7 +96,9 @@ describe('perplexity', () => {
   })
   it('fails on non-finite losses with NON_FINITE', async () => {
     const a = createFakeAdapter({ vocab: 5, blocks: 2, gain: Number.NaN })
-    await expect(perplexity(a, ascending(20, 5), { windowLength: 5 })).rejects.toMatchObject({ code: 'NON_FINITE' })
+    await expect(perplexity(a, ascending(20, 5), { windowLength: 5 })).rejects.toMatchObject({
+      code: 'NON_FINITE',
+    })
   })
 })
 
@@ -118,15 +126,22 @@ describe('multiple choice', () => {
     const L = Math.log(Math.exp(s) + 26)
     expect(r.logLikelihoods[0]![0]).toBeCloseTo(-L, 12)
     expect(r.logLikelihoods[0]![1]).toBeCloseTo(2 * (s - L) - L, 12)
-    expect(r.logLikelihoods[1]).toEqual([expect.closeTo(s - L - L, 12), expect.closeTo(2 * (s - L), 12), expect.closeTo(-2 * L, 12)])
+    expect(r.logLikelihoods[1]).toEqual([
+      expect.closeTo(s - L - L, 12),
+      expect.closeTo(2 * (s - L), 12),
+      expect.closeTo(-2 * L, 12),
+    ])
     expect(r.acc).toBe(0.5)
     expect(r.accNorm).toBe(1)
     expect(r.items).toBe(2)
   })
   it('names the malformed line', () => {
-    expect(() => parseMcTasks('{"context":"a","choices":["b","c"],"gold":0}\n{"context":"a","choices":["b"],"gold":0}', 'f.jsonl')).toThrow(
-      /f\.jsonl:2 must be/,
-    )
+    expect(() =>
+      parseMcTasks(
+        '{"context":"a","choices":["b","c"],"gold":0}\n{"context":"a","choices":["b"],"gold":0}',
+        'f.jsonl',
+      ),
+    ).toThrow(/f\.jsonl:2 must be/)
     expect(() => parseMcTasks('\n\n')).toThrow(PruneError)
   })
 })
@@ -134,8 +149,19 @@ describe('multiple choice', () => {
 describe('latency', () => {
   it('reports medians and a speed-up when most blocks are skipped', async () => {
     const a = createFakeAdapter({ vocab: 16, blocks: 8, workPerBlock: 2000 })
-    const r = await measureLatency(a, [0, 1, 2, 3, 4, 5], { promptLength: 32, decodeTokens: 2, runs: 3, warmup: 1 })
-    expect(r.settings).toMatchObject({ kind: 'latency', promptLength: 32, runs: 3, kvCache: false, backend: 'js' })
+    const r = await measureLatency(a, [0, 1, 2, 3, 4, 5], {
+      promptLength: 32,
+      decodeTokens: 2,
+      runs: 3,
+      warmup: 1,
+    })
+    expect(r.settings).toMatchObject({
+      kind: 'latency',
+      promptLength: 32,
+      runs: 3,
+      kvCache: false,
+      backend: 'js',
+    })
     expect(r.dense.prefillTokensPerSecond).toBeCloseTo((32 * 1000) / r.dense.prefillMs, 9)
     // 8 active blocks vs 2: the work is 4× larger, so the measured speed-up must clearly exceed 1
     expect(r.prefillSpeedup!).toBeGreaterThan(1.5)
@@ -159,7 +185,15 @@ describe('loadTokenizer', () => {
       pre_tokenizer: null,
       post_processor: null,
       decoder: { type: 'Fuse' },
-      model: { type: 'BPE', vocab, merges: ['a b'], dropout: null, unk_token: null, fuse_unk: false, byte_fallback: false },
+      model: {
+        type: 'BPE',
+        vocab,
+        merges: ['a b'],
+        dropout: null,
+        unk_token: null,
+        fuse_unk: false,
+        byte_fallback: false,
+      },
     }
     await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson))
   })
@@ -173,7 +207,9 @@ describe('loadTokenizer', () => {
     expect(tok.decode(tok.encode('abc ab'))).toBe('abc ab')
   })
   it('says what is missing', async () => {
-    await expect(loadTokenizer(join(dir, 'nope'))).rejects.toThrow(/cannot read tokenizer\.json .* needs a Hugging Face tokenizer\.json/)
+    await expect(loadTokenizer(join(dir, 'nope'))).rejects.toThrow(
+      /cannot read tokenizer\.json .* needs a Hugging Face tokenizer\.json/,
+    )
   })
 })
 

@@ -7,7 +7,12 @@ import type { ForwardOptions, ForwardResult, ModelAdapter, NllResult, TokenBatch
  * −ln p((x+1) mod V | x) = ln(e^s + V − 1) − s and −ln p(other) = ln(e^s + V − 1).
  * `workPerBlock` burns that many float ops per block and token, so skipping blocks saves time.
  */
-export function createFakeAdapter(options: { vocab: number; blocks: number; gain?: number; workPerBlock?: number }): ModelAdapter & {
+export function createFakeAdapter(options: {
+  vocab: number
+  blocks: number
+  gain?: number
+  workPerBlock?: number
+}): ModelAdapter & {
   forwardCalls: number
 } {
   const { vocab, blocks, gain = 1, workPerBlock = 0 } = options
@@ -49,7 +54,10 @@ export function createFakeAdapter(options: { vocab: number; blocks: number; gain
       for (let r = 0; r < rows; r++) logits.data[r * vocab + ((batch.ids[r]! + 1) % vocab)] = n * gain
       return { logits }
     },
-    async nll(batch: TokenBatch, opts: { readonly skip?: ReadonlySet<number> | readonly number[] } = {}): Promise<NllResult> {
+    async nll(
+      batch: TokenBatch,
+      opts: { readonly skip?: ReadonlySet<number> | readonly number[] } = {},
+    ): Promise<NllResult> {
       const n = active(opts.skip)
       burn(batch.batch * batch.seqLen, n)
       const s = n * gain

@@ -11,20 +11,53 @@ import { readEchartsSource, renderReportHtml } from '../report/html.js'
 import { budgetFrom, openSession, parseSelectorName, selectorRegistry, sessionSettings } from '../session.js'
 import type { SelectorName } from '../session.js'
 
-const defaultSelectors: readonly SelectorName[] = ['fbs', 'shortgpt', 'angular', 'sleb', 'ppl-rank', 'random', 'exact-mi']
+const defaultSelectors: readonly SelectorName[] = [
+  'fbs',
+  'shortgpt',
+  'angular',
+  'sleb',
+  'ppl-rank',
+  'random',
+  'exact-mi',
+]
 
 export const compareCommand: CommandSpec = {
   name: 'compare',
   summary: 'MI-PRUN (each estimator) vs every baseline on the same cached states → report',
-  usage: 'mi-prun compare MODEL --out DIR (--remove N | --ratio R) [--estimator NAME ...] [--selector NAME ...] [--subsets K]',
+  usage:
+    'mi-prun compare MODEL --out DIR (--remove N | --ratio R) [--estimator NAME ...] [--selector NAME ...] [--subsets K]',
   description:
     'Scores every span, selects with Fast-Block-Select for each --estimator and with each baseline (default: fbs, shortgpt, angular, sleb, ppl-rank, random, exact-mi; add exact-ppl explicitly), evaluates held-out perplexity of every selection for budgets 1..N, measures stability (Jaccard) across K disjoint calibration subsets, and writes report.json and report.html to DIR.',
   positionals: [{ name: 'MODEL', description: 'model folder or .onnx file', required: true }],
-  options: ['remove', 'ratio', 'selector', 'calib', 'samples', 'seq-len', 'tokens', 'estimator', 'reducer', 'k', 'fbs-k', 'seed', 'backend', 'subsets', 'text', 'max-windows', 'max-span', 'out', 'force'],
+  options: [
+    'remove',
+    'ratio',
+    'selector',
+    'calib',
+    'samples',
+    'seq-len',
+    'tokens',
+    'estimator',
+    'reducer',
+    'k',
+    'fbs-k',
+    'seed',
+    'backend',
+    'subsets',
+    'text',
+    'max-windows',
+    'max-span',
+    'out',
+    'force',
+  ],
   jsonKeys: ['out', 'report', 'html', 'methods', 'dense'],
   async run(ctx) {
     const out = stringOption(ctx.values, 'out')
-    if (!out) throw new CliError(exitCodes.usage, '[@mi-prun/cli] compare needs --out DIR (the folder for report.json and report.html)')
+    if (!out)
+      throw new CliError(
+        exitCodes.usage,
+        '[@mi-prun/cli] compare needs --out DIR (the folder for report.json and report.html)',
+      )
     const settings = sessionSettings(ctx, { subsets: 3, samples: 16 })
     const names = listOption(ctx.values, 'selector').map(parseSelectorName)
     const staged = await stageOutput(out, ctx.values.force === true)
@@ -35,7 +68,9 @@ export const compareCommand: CommandSpec = {
         const budget = budgetFrom(ctx, T)
         const methods: MethodSpec[] = []
         for (const name of names.length ? names : defaultSelectors) {
-          if (selectorRegistry[name].input === 'mi') for (const e of settings.estimators) methods.push({ selector: name, estimator: e, label: `${name}:${e}` })
+          if (selectorRegistry[name].input === 'mi')
+            for (const e of settings.estimators)
+              methods.push({ selector: name, estimator: e, label: `${name}:${e}` })
           else methods.push({ selector: name, label: name })
         }
         const { report } = await runComparison(ctx, session, {
@@ -50,7 +85,9 @@ export const compareCommand: CommandSpec = {
         await writeFile(join(staged.dir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`)
         await writeFile(join(staged.dir, 'report.html'), renderReportHtml(report, await readEchartsSource()))
         await staged.commit()
-        const ppl = new Map(report.perplexity!.curves.map((c) => [c.selector, c.points[c.points.length - 1]!.perplexity]))
+        const ppl = new Map(
+          report.perplexity!.curves.map((c) => [c.selector, c.points[c.points.length - 1]!.perplexity]),
+        )
         const stab = new Map((report.stability?.rows ?? []).map((r) => [r.selector, r.meanJaccard]))
         const rows = report.methods.map((m) => ({
           selector: m.selector,
@@ -71,7 +108,15 @@ export const compareCommand: CommandSpec = {
           `report: ${join(staged.target, 'report.html')}`,
         ]
         return {
-          json: { out: staged.target, report: join(staged.target, 'report.json'), html: join(staged.target, 'report.html'), budget, numBlocks: T, dense: report.perplexity!.dense, methods: rows },
+          json: {
+            out: staged.target,
+            report: join(staged.target, 'report.json'),
+            html: join(staged.target, 'report.html'),
+            budget,
+            numBlocks: T,
+            dense: report.perplexity!.dense,
+            methods: rows,
+          },
           text: table.join('\n'),
         }
       } finally {

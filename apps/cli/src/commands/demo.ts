@@ -22,17 +22,28 @@ export const demoCommand: CommandSpec = {
   usage: 'mi-prun demo [MODEL] [--out DIR] [--ratio 0.25]',
   description:
     'On the bundled reference model and KJV text: one calibration pass, Fast-Block-Select (Gaussian MI, PCA 64) and ShortGPT Block Influence remove ⌈T·ratio⌉ blocks, both are evaluated against the dense model on held-out text, and the pruned models and the report are written to DIR (default ./mi-prun-demo).',
-  positionals: [{ name: 'MODEL', description: 'model folder (default: the bundled models/llama-kjv)', required: false }],
+  positionals: [
+    { name: 'MODEL', description: 'model folder (default: the bundled models/llama-kjv)', required: false },
+  ],
   options: ['out', 'force', 'ratio', 'samples', 'seq-len', 'tokens', 'seed', 'backend', 'max-windows'],
   jsonKeys: ['out', 'dense', 'methods', 'report', 'html'],
   async run(ctx) {
     const model = ctx.positionals[0] ?? referenceModel
     if (!existsSync(model)) {
-      throw new CliError(exitCodes.input, `[@mi-prun/cli] the reference model is missing at ${model}: pass a model folder (mi-prun demo path/to/model) or restore models/llama-kjv`)
+      throw new CliError(
+        exitCodes.input,
+        `[@mi-prun/cli] the reference model is missing at ${model}: pass a model folder (mi-prun demo path/to/model) or restore models/llama-kjv`,
+      )
     }
     const out = stringOption(ctx.values, 'out') ?? 'mi-prun-demo'
     const ratio = floatOption(ctx.values, 'ratio') ?? 0.25
-    const settings = sessionSettings(ctx, { calib: [bundledCalibration], samples: 16, tokenCap: 1024, estimators: ['gaussian'], subsets: 1 })
+    const settings = sessionSettings(ctx, {
+      calib: [bundledCalibration],
+      samples: 16,
+      tokenCap: 1024,
+      estimators: ['gaussian'],
+      subsets: 1,
+    })
     const staged = await stageOutput(out, ctx.values.force === true)
     try {
       const session = await openSession(ctx, model, settings)
@@ -71,19 +82,38 @@ export const demoCommand: CommandSpec = {
         const rows = report.perplexity!.curves.map((c) => {
           const p = c.points[c.points.length - 1]!
           const m = report.methods.find((x) => x.selector === c.selector)!
-          return { method: c.selector, selected: p.selected, perplexity: p.perplexity, meanNll: p.meanNll, ratioToDense: p.perplexity / dense.perplexity, wallMs: m.cost.wallMs, model: join(staged.target, c.selector) }
+          return {
+            method: c.selector,
+            selected: p.selected,
+            perplexity: p.perplexity,
+            meanNll: p.meanNll,
+            ratioToDense: p.perplexity / dense.perplexity,
+            wallMs: m.cost.wallMs,
+            model: join(staged.target, c.selector),
+          }
         })
         const relPath = relative(process.cwd(), staged.target)
         const rel = relPath === '' ? '.' : relPath.startsWith('..') ? staged.target : relPath
         const text = [
-          `${report.model.architecture}, ${T} blocks; removed ${budget} (${(100 * budget / T).toFixed(0)}%); held-out perplexity on ${dense.tokens} tokens:`,
+          `${report.model.architecture}, ${T} blocks; removed ${budget} (${((100 * budget) / T).toFixed(0)}%); held-out perplexity on ${dense.tokens} tokens:`,
           `${'model'.padEnd(10)} ${'removed blocks'.padEnd(16)} ${'PPL'.padStart(10)} ${'× dense'.padStart(8)}`,
           `${'dense'.padEnd(10)} ${'–'.padEnd(16)} ${dense.perplexity.toFixed(3).padStart(10)} ${'1.00'.padStart(8)}`,
-          ...rows.map((r) => `${r.method.padEnd(10)} ${r.selected.join(', ').padEnd(16)} ${r.perplexity.toFixed(3).padStart(10)} ${r.ratioToDense.toFixed(2).padStart(8)}`),
+          ...rows.map(
+            (r) =>
+              `${r.method.padEnd(10)} ${r.selected.join(', ').padEnd(16)} ${r.perplexity.toFixed(3).padStart(10)} ${r.ratioToDense.toFixed(2).padStart(8)}`,
+          ),
           `wrote ${rel}/mi-prun, ${rel}/shortgpt (pruned models) and ${rel}/report.html`,
         ]
         return {
-          json: { out: staged.target, budget, numBlocks: T, dense, methods: rows, report: join(staged.target, 'report.json'), html: join(staged.target, 'report.html') },
+          json: {
+            out: staged.target,
+            budget,
+            numBlocks: T,
+            dense,
+            methods: rows,
+            report: join(staged.target, 'report.json'),
+            html: join(staged.target, 'report.html'),
+          },
           text: text.join('\n'),
         }
       } finally {

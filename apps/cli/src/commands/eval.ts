@@ -13,7 +13,11 @@ export function bundledTasks(): string {
 }
 
 /** Held-out token stream of the given files (joined), for perplexity. */
-export async function heldoutIds(files: readonly string[], tokenizer: TextTokenizer, vocab: number): Promise<Int32Array> {
+export async function heldoutIds(
+  files: readonly string[],
+  tokenizer: TextTokenizer,
+  vocab: number,
+): Promise<Int32Array> {
   const streams = await readTokenStreams(files, tokenizer, vocab)
   const total = streams.reduce((a, s) => a + s.length, 0)
   const ids = new Int32Array(total)
@@ -32,9 +36,17 @@ export async function evalPerplexity(
   ids: Int32Array,
   opts: { windowLength: number; maxWindows: number; skip: readonly number[]; label: string },
 ): Promise<PerplexityResult> {
-  const bar = ctx.progress.start(opts.label, Math.min(opts.maxWindows, Math.floor(ids.length / opts.windowLength)))
+  const bar = ctx.progress.start(
+    opts.label,
+    Math.min(opts.maxWindows, Math.floor(ids.length / opts.windowLength)),
+  )
   try {
-    return await perplexity(adapter, ids, { windowLength: opts.windowLength, maxWindows: opts.maxWindows, skip: opts.skip, onProgress: (d, t) => bar.update(d, t) })
+    return await perplexity(adapter, ids, {
+      windowLength: opts.windowLength,
+      maxWindows: opts.maxWindows,
+      skip: opts.skip,
+      onProgress: (d, t) => bar.update(d, t),
+    })
   } finally {
     bar.finish()
   }
@@ -47,7 +59,17 @@ export const evalCommand: CommandSpec = {
   description:
     'Perplexity over non-overlapping windows of --seq-len tokens (mean NLL in nats and PPL = exp(mean NLL)); lm-eval-style acc/acc_norm on a JSONL task; optional latency. With --skip-blocks the blocks are skipped in memory: a selection is evaluated without writing files.',
   positionals: [{ name: 'MODEL', description: 'model folder or .onnx file', required: true }],
-  options: ['text', 'skip-blocks', 'tasks', 'latency', 'seq-len', 'max-windows', 'mc-limit', 'seed', 'backend'],
+  options: [
+    'text',
+    'skip-blocks',
+    'tasks',
+    'latency',
+    'seq-len',
+    'max-windows',
+    'mc-limit',
+    'seed',
+    'backend',
+  ],
   jsonKeys: ['perplexity', 'meanNll', 'tokens', 'windows', 'settings'],
   async run(ctx) {
     const v = ctx.values
@@ -61,14 +83,24 @@ export const evalCommand: CommandSpec = {
       const skip = blockListOption(v, 'skip-blocks', adapter.info.numBlocks)
       const tokenizer = await loadTokenizer(location.root)
       const ids = await heldoutIds(texts, tokenizer, adapter.info.vocabSize)
-      const ppl = await evalPerplexity(ctx, adapter, ids, { windowLength, maxWindows, skip, label: 'perplexity' })
+      const ppl = await evalPerplexity(ctx, adapter, ids, {
+        windowLength,
+        maxWindows,
+        skip,
+        label: 'perplexity',
+      })
       let mc: (McResult & { task: string }) | undefined
       if (tasksArg !== 'none') {
         const task = tasksArg ?? bundledTasks()
         const items = await loadMcTasks(task)
         const bar = ctx.progress.start('multiple choice', Math.min(items.length, mcLimit))
         try {
-          const r = await evaluateMultipleChoice(adapter, tokenizer, items, { skip, limit: mcLimit, maxLength: Math.min(256, adapter.info.maxPositions), onProgress: (d, t) => bar.update(d, t) })
+          const r = await evaluateMultipleChoice(adapter, tokenizer, items, {
+            skip,
+            limit: mcLimit,
+            maxLength: Math.min(256, adapter.info.maxPositions),
+            onProgress: (d, t) => bar.update(d, t),
+          })
           mc = { ...r, task }
         } finally {
           bar.finish()
@@ -78,7 +110,10 @@ export const evalCommand: CommandSpec = {
       if (v.latency === true) {
         const bar = ctx.progress.start('latency', 1)
         try {
-          latency = await measureLatency(adapter, skip, { seed: intOption(v, 'seed', 0, 0), onProgress: (d, t) => bar.update(d, t) })
+          latency = await measureLatency(adapter, skip, {
+            seed: intOption(v, 'seed', 0, 0),
+            onProgress: (d, t) => bar.update(d, t),
+          })
         } finally {
           bar.finish()
         }
@@ -92,16 +127,33 @@ export const evalCommand: CommandSpec = {
         numBlocks: adapter.info.numBlocks,
         model: location.path,
         settings: { ...ppl.settings, text: texts, backend: adapter.info.backend },
-        multipleChoice: mc ? { task: mc.task, acc: mc.acc, accNorm: mc.accNorm, accStderr: mc.accStderr, items: mc.items, settings: mc.settings } : null,
+        multipleChoice: mc
+          ? {
+              task: mc.task,
+              acc: mc.acc,
+              accNorm: mc.accNorm,
+              accStderr: mc.accStderr,
+              items: mc.items,
+              settings: mc.settings,
+            }
+          : null,
         latency: latency ?? null,
       }
       const lines = [
         `perplexity ${ppl.perplexity.toFixed(3)} (mean NLL ${ppl.meanNll.toFixed(4)} nats over ${ppl.tokens} tokens, ${ppl.windows} windows of ${windowLength})${skip.length ? `, blocks [${skip.join(', ')}] skipped` : ''}`,
       ]
-      if (mc) lines.push(`multiple choice (${mc.items} items): acc ${mc.acc.toFixed(3)} ± ${mc.accStderr.toFixed(3)}, acc_norm ${mc.accNorm.toFixed(3)}`)
+      if (mc)
+        lines.push(
+          `multiple choice (${mc.items} items): acc ${mc.acc.toFixed(3)} ± ${mc.accStderr.toFixed(3)}, acc_norm ${mc.accNorm.toFixed(3)}`,
+        )
       if (latency) {
-        lines.push(`latency dense: prefill ${latency.dense.prefillTokensPerSecond.toFixed(0)} tokens/s, decode ${latency.dense.decodeMsPerToken.toFixed(1)} ms/token`)
-        if (latency.pruned) lines.push(`latency pruned: prefill ${latency.pruned.prefillTokensPerSecond.toFixed(0)} tokens/s, decode ${latency.pruned.decodeMsPerToken.toFixed(1)} ms/token (×${latency.prefillSpeedup!.toFixed(2)} prefill)`)
+        lines.push(
+          `latency dense: prefill ${latency.dense.prefillTokensPerSecond.toFixed(0)} tokens/s, decode ${latency.dense.decodeMsPerToken.toFixed(1)} ms/token`,
+        )
+        if (latency.pruned)
+          lines.push(
+            `latency pruned: prefill ${latency.pruned.prefillTokensPerSecond.toFixed(0)} tokens/s, decode ${latency.pruned.decodeMsPerToken.toFixed(1)} ms/token (×${latency.prefillSpeedup!.toFixed(2)} prefill)`,
+          )
       }
       return { json, text: lines.join('\n') }
     } finally {

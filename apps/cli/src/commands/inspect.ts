@@ -5,8 +5,15 @@ export const inspectCommand: CommandSpec = {
   name: 'inspect',
   summary: 'architecture, blocks, parameters, dtype and format of a model',
   usage: 'mi-prun inspect MODEL [--json]',
-  description: 'Reads config.json and the safetensors headers (HF folder) or the ONNX graph; loads no weights.',
-  positionals: [{ name: 'MODEL', description: 'HF folder (config.json + *.safetensors), ONNX folder or .onnx file', required: true }],
+  description:
+    'Reads config.json and the safetensors headers (HF folder) or the ONNX graph; loads no weights.',
+  positionals: [
+    {
+      name: 'MODEL',
+      description: 'HF folder (config.json + *.safetensors), ONNX folder or .onnx file',
+      required: true,
+    },
+  ],
   options: [],
   jsonKeys: ['blocks', 'hiddenSize', 'architecture', 'format', 'parameters', 'dtype'],
   async run(ctx) {

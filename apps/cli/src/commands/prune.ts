@@ -21,15 +21,28 @@ export const pruneCommand: CommandSpec = {
   jsonKeys: ['selected', 'selector', 'settings', 'trace', 'out', 'numBlocks'],
   async run(ctx) {
     const out = stringOption(ctx.values, 'out')
-    if (!out) throw new CliError(exitCodes.usage, '[@mi-prun/cli] prune needs --out DIR (the folder for the pruned model)')
+    if (!out)
+      throw new CliError(
+        exitCodes.usage,
+        '[@mi-prun/cli] prune needs --out DIR (the folder for the pruned model)',
+      )
     const staged = await stageOutput(out, ctx.values.force === true, { create: false })
     try {
       const { session, selection, json } = await runSelection(ctx)
       try {
-        const provenance = { tool: '@mi-prun/cli', version: cliVersion, command: ctx.argv.join(' '), ...json, trace: undefined }
+        const provenance = {
+          tool: '@mi-prun/cli',
+          version: cliVersion,
+          command: ctx.argv.join(' '),
+          ...json,
+          trace: undefined,
+        }
         ctx.log(`writing the pruned model to ${staged.target}`)
         const res = await session.adapter.exportPruned(selection.selected, staged.dir, provenance)
-        await writeFile(join(staged.dir, SELECTION_FILE), `${JSON.stringify({ ...json, export: { numBlocks: res.numBlocks, removed: res.removed } }, null, 2)}\n`)
+        await writeFile(
+          join(staged.dir, SELECTION_FILE),
+          `${JSON.stringify({ ...json, export: { numBlocks: res.numBlocks, removed: res.removed } }, null, 2)}\n`,
+        )
         await staged.commit()
         return {
           json: { ...json, out: staged.target, keptBlocks: res.numBlocks },

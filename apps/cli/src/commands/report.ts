@@ -13,13 +13,21 @@ export async function readRun(path: string): Promise<RunReport> {
   try {
     text = await readFile(path, 'utf8')
   } catch (cause) {
-    throw new CliError(exitCodes.io, `[@mi-prun/cli] cannot read the run file ${path}: ${(cause as Error).message}`, { cause })
+    throw new CliError(
+      exitCodes.io,
+      `[@mi-prun/cli] cannot read the run file ${path}: ${(cause as Error).message}`,
+      { cause },
+    )
   }
   let value: unknown
   try {
     value = JSON.parse(text)
   } catch (cause) {
-    throw new CliError(exitCodes.input, `[@mi-prun/cli] ${path} is not valid JSON (${(cause as Error).message}): pass the report.json a run wrote`, { cause })
+    throw new CliError(
+      exitCodes.input,
+      `[@mi-prun/cli] ${path} is not valid JSON (${(cause as Error).message}): pass the report.json a run wrote`,
+      { cause },
+    )
   }
   return validateReport(value, path)
 }
@@ -42,13 +50,22 @@ export const reportCommand: CommandSpec = {
   jsonKeys: ['html', 'schemaVersion', 'methods'],
   async run(ctx) {
     const runPath = ctx.positionals[0]
-    if (!runPath) throw new CliError(exitCodes.usage, '[@mi-prun/cli] report needs the path of a run: mi-prun report path/to/report.json')
+    if (!runPath)
+      throw new CliError(
+        exitCodes.usage,
+        '[@mi-prun/cli] report needs the path of a run: mi-prun report path/to/report.json',
+      )
     const report = await readRun(runPath)
     const out = resolve(stringOption(ctx.values, 'out') ?? join(dirname(runPath), 'report.html'))
     const html = renderReportHtml(report, await readEchartsSource())
     await writeFileAtomic(out, html)
     return {
-      json: { html: out, schemaVersion: report.version, methods: report.methods.map((m) => m.selector), bytes: Buffer.byteLength(html) },
+      json: {
+        html: out,
+        schemaVersion: report.version,
+        methods: report.methods.map((m) => m.selector),
+        bytes: Buffer.byteLength(html),
+      },
       text: `wrote ${out} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB, ${report.methods.length} methods)`,
     }
   },

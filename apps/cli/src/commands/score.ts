@@ -13,7 +13,8 @@ function unitOf(s: SpanScorer): string {
 /** Every scorer of a run: one per --estimator, plus ShortGPT BI and angular distance. */
 export async function scorersOf(session: Session, s = 0): Promise<{ label: string; scorer: SpanScorer }[]> {
   const out: { label: string; scorer: SpanScorer }[] = []
-  for (const spec of session.settings.estimators) out.push({ label: `mi:${spec}`, scorer: await session.miScorer(spec, s) })
+  for (const spec of session.settings.estimators)
+    out.push({ label: `mi:${spec}`, scorer: await session.miScorer(spec, s) })
   out.push({ label: 'shortgpt-bi', scorer: (await session.scorerFor('bi', s))! })
   out.push({ label: 'angular', scorer: (await session.scorerFor('angular', s))! })
   return out
@@ -35,7 +36,11 @@ export async function computeScores(
   const spanScores: SpanScoreSeries[] = []
   try {
     for (const { label, scorer } of scorers) {
-      const samples = label.startsWith('mi:') ? store.samples : label === 'angular' ? store.lastToken[0]!.rows : store.stats.tokens
+      const samples = label.startsWith('mi:')
+        ? store.samples
+        : label === 'angular'
+          ? store.lastToken[0]!.rows
+          : store.stats.tokens
       const spans: { start: number; length: number; value: number }[] = []
       for (let L = 1; L <= maxSpan; L++) {
         for (let j = 0; j + L <= T; j++) {
@@ -43,7 +48,13 @@ export async function computeScores(
           bar.update(++done)
         }
       }
-      const base = { scorer: label, settings: scorer.settings, higherMeansRemovable: scorer.higherMeansRemovable, unit: unitOf(scorer), samples }
+      const base = {
+        scorer: label,
+        settings: scorer.settings,
+        higherMeansRemovable: scorer.higherMeansRemovable,
+        unit: unitOf(scorer),
+        samples,
+      }
       blockScores.push({ ...base, values: spans.filter((s) => s.length === 1).map((s) => s.value) })
       spanScores.push({ ...base, spans })
     }
@@ -60,7 +71,18 @@ export const scoreCommand: CommandSpec = {
   description:
     'One calibration forward pass, then MI(h_j; h_{j+L}) in nats for each --estimator, ShortGPT Block Influence and angular distance, for every span [j, j+L) with L ≤ --max-span. Every series carries its settings.',
   positionals: [{ name: 'MODEL', description: 'model folder or .onnx file', required: true }],
-  options: ['calib', 'samples', 'seq-len', 'tokens', 'estimator', 'reducer', 'k', 'seed', 'backend', 'max-span'],
+  options: [
+    'calib',
+    'samples',
+    'seq-len',
+    'tokens',
+    'estimator',
+    'reducer',
+    'k',
+    'seed',
+    'backend',
+    'max-span',
+  ],
   jsonKeys: ['blockScores', 'spanScores', 'numBlocks', 'calibration'],
   async run(ctx) {
     const session = await openSession(ctx, ctx.positionals[0]!, sessionSettings(ctx))
@@ -68,7 +90,14 @@ export const scoreCommand: CommandSpec = {
       const T = session.adapter.info.numBlocks
       const maxSpan = intOption(ctx.values, 'max-span', T, 1, T)
       const { blockScores, spanScores } = await computeScores(ctx, session, maxSpan)
-      const json = { numBlocks: T, model: session.location.path, unitNote: 'MI in nats; bi and angular are dimensionless', calibration: session.calibrationReport(), blockScores, spanScores }
+      const json = {
+        numBlocks: T,
+        model: session.location.path,
+        unitNote: 'MI in nats; bi and angular are dimensionless',
+        calibration: session.calibrationReport(),
+        blockScores,
+        spanScores,
+      }
       const text = blockScores
         .map((s) => `${s.scorer.padEnd(16)} ${s.values.map((v) => v.toFixed(3)).join(' ')}`)
         .join('\n')

@@ -6,11 +6,25 @@ import { budgetFrom, openSession, parseSelectorName, sessionSettings } from '../
 import type { Session, SelectorName } from '../session.js'
 
 export const selectionOptions: readonly OptionName[] = [
-  'remove', 'ratio', 'selector', 'calib', 'samples', 'seq-len', 'tokens', 'estimator', 'reducer', 'k', 'fbs-k', 'seed', 'backend',
+  'remove',
+  'ratio',
+  'selector',
+  'calib',
+  'samples',
+  'seq-len',
+  'tokens',
+  'estimator',
+  'reducer',
+  'k',
+  'fbs-k',
+  'seed',
+  'backend',
 ]
 
 /** Runs the selection of `select` and `prune`; returns the --json object. */
-export async function runSelection(ctx: CommandContext): Promise<{ session: Session; selection: Selection; json: Record<string, unknown> }> {
+export async function runSelection(
+  ctx: CommandContext,
+): Promise<{ session: Session; selection: Selection; json: Record<string, unknown> }> {
   const names = listOption(ctx.values, 'selector')
   const name: SelectorName = parseSelectorName(names[names.length - 1] ?? 'fbs')
   const settings = sessionSettings(ctx)
@@ -50,7 +64,8 @@ export async function runSelection(ctx: CommandContext): Promise<{ session: Sess
 export const selectCommand: CommandSpec = {
   name: 'select',
   summary: 'choose the blocks to remove (MI-PRUN Fast-Block-Select or a baseline)',
-  usage: 'mi-prun select MODEL (--remove N | --ratio R) [--selector fbs|shortgpt|angular|sleb|ppl-rank|random|exact-mi|exact-ppl]',
+  usage:
+    'mi-prun select MODEL (--remove N | --ratio R) [--selector fbs|shortgpt|angular|sleb|ppl-rank|random|exact-mi|exact-ppl]',
   description:
     'One calibration forward pass caches the hidden states; score-based selectors read span scores from it, loss-based ones (sleb, ppl-rank, exact-ppl) run the model with blocks skipped. Prints the sorted 0-based blocks.',
   positionals: [{ name: 'MODEL', description: 'model folder or .onnx file', required: true }],

@@ -72,7 +72,14 @@ export interface RunReport {
   readonly spanScores: readonly SpanScoreSeries[]
   readonly methods: readonly MethodResult[]
   readonly perplexity?: {
-    readonly settings: { readonly kind: 'perplexity'; readonly unit: 'nats'; readonly windowLength: number; readonly stride: number; readonly streamTokens: number; readonly text: readonly string[] }
+    readonly settings: {
+      readonly kind: 'perplexity'
+      readonly unit: 'nats'
+      readonly windowLength: number
+      readonly stride: number
+      readonly streamTokens: number
+      readonly text: readonly string[]
+    }
     readonly dense: { readonly meanNll: number; readonly perplexity: number; readonly tokens: number }
     readonly curves: readonly { readonly selector: string; readonly points: readonly PerplexityPoint[] }[]
   }
@@ -118,28 +125,50 @@ export function pairwiseJaccard(selections: readonly (readonly number[])[]): { m
 /** Checks the tag, the version and the required fields of a parsed report.json. */
 export function validateReport(value: unknown, path: string): RunReport {
   const fail = (what: string): never => {
-    throw new CliError(exitCodes.input, `[@mi-prun/cli] ${path} is not a mi-prun run: ${what}. Produce one with \`mi-prun compare MODEL --out DIR\``)
+    throw new CliError(
+      exitCodes.input,
+      `[@mi-prun/cli] ${path} is not a mi-prun run: ${what}. Produce one with \`mi-prun compare MODEL --out DIR\``,
+    )
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('it is not a JSON object')
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return fail('it is not a JSON object')
   const o = value as Record<string, unknown>
-  if (o['schema'] !== REPORT_SCHEMA) return fail(`"schema" is ${JSON.stringify(o['schema'])}, expected "${REPORT_SCHEMA}"`)
+  if (o['schema'] !== REPORT_SCHEMA)
+    return fail(`"schema" is ${JSON.stringify(o['schema'])}, expected "${REPORT_SCHEMA}"`)
   if (o['version'] !== REPORT_VERSION) {
-    return fail(`schema version ${JSON.stringify(o['version'])} is not supported (this mi-prun reads version ${REPORT_VERSION})`)
+    return fail(
+      `schema version ${JSON.stringify(o['version'])} is not supported (this mi-prun reads version ${REPORT_VERSION})`,
+    )
   }
   const model = o['model'] as Record<string, unknown> | undefined
-  if (!model || typeof model['numBlocks'] !== 'number' || !Number.isInteger(model['numBlocks']) || model['numBlocks'] < 1) {
+  if (
+    !model ||
+    typeof model['numBlocks'] !== 'number' ||
+    !Number.isInteger(model['numBlocks']) ||
+    model['numBlocks'] < 1
+  ) {
     return fail('"model.numBlocks" must be a positive integer')
   }
-  for (const key of ['blockScores', 'spanScores', 'methods'] as const) if (!Array.isArray(o[key])) fail(`"${key}" must be an array`)
+  for (const key of ['blockScores', 'spanScores', 'methods'] as const)
+    if (!Array.isArray(o[key])) fail(`"${key}" must be an array`)
   const T = model['numBlocks']
   for (const m of o['methods'] as Record<string, unknown>[]) {
     const sel = m?.['selected']
-    if (typeof m?.['selector'] !== 'string' || !Array.isArray(sel) || !sel.every((b) => Number.isInteger(b) && b >= 0 && b < T)) {
+    if (
+      typeof m?.['selector'] !== 'string' ||
+      !Array.isArray(sel) ||
+      !sel.every((b) => Number.isInteger(b) && b >= 0 && b < T)
+    ) {
       fail(`every method needs "selector" and "selected" blocks in 0..${T - 1}`)
     }
   }
   for (const s of o['blockScores'] as Record<string, unknown>[]) {
-    if (typeof s?.['scorer'] !== 'string' || !Array.isArray(s['values']) || s['values'].length !== T || typeof s['settings'] !== 'object') {
+    if (
+      typeof s?.['scorer'] !== 'string' ||
+      !Array.isArray(s['values']) ||
+      s['values'].length !== T ||
+      typeof s['settings'] !== 'object'
+    ) {
       fail(`every block score needs "scorer", "settings" and ${T} "values"`)
     }
   }
