@@ -248,6 +248,22 @@ describe('mi-prun on a tiny 4-block model', { timeout: 300_000 }, () => {
     expect(report.methods[1]!.cost.miEvaluations).toBe(4) // ShortGPT: T block scores
     for (const s of report.blockScores) expect(s.settings).toBeTypeOf('object')
     expect(existsSync(join(out, 'report.html'))).toBe(true)
+    // a second demo replaces its own previous output without --force
+    const again = await runMiPrun([
+      'demo',
+      model,
+      '--out',
+      out,
+      '--samples',
+      '4',
+      '--seq-len',
+      '32',
+      '--max-windows',
+      '2',
+      '--json',
+    ])
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stderr).toContain('replacing the previous demo output')
   })
 
   it('demo writes both pruned models and the report, and prints the table', async () => {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -21,7 +21,7 @@ export const demoCommand: CommandSpec = {
   summary: 'prune ~25% of the reference model with MI-PRUN and ShortGPT, evaluate, write models + report',
   usage: 'mi-prun demo [MODEL] [--out DIR] [--ratio 0.25]',
   description:
-    'On the bundled reference model and KJV text: one calibration pass, Fast-Block-Select (Gaussian MI, PCA 64) and ShortGPT Block Influence remove ⌈T·ratio⌉ blocks, both are evaluated against the dense model on held-out text, and the pruned models and the report are written to DIR (default ./mi-prun-demo).',
+    'On the bundled reference model and KJV text: one calibration pass, Fast-Block-Select (Gaussian MI, PCA 64) and ShortGPT Block Influence remove ⌈T·ratio⌉ blocks, both are evaluated against the dense model on held-out text, and the pruned models and the report are written to DIR (default ./mi-prun-out; a previous demo output there is replaced).',
   positionals: [
     { name: 'MODEL', description: 'model folder (default: the bundled models/llama-kjv)', required: false },
   ],
@@ -35,7 +35,7 @@ export const demoCommand: CommandSpec = {
         `[@mi-prun/cli] the reference model is missing at ${model}: pass a model folder (mi-prun demo path/to/model) or restore models/llama-kjv`,
       )
     }
-    const out = stringOption(ctx.values, 'out') ?? 'mi-prun-demo'
+    const out = stringOption(ctx.values, 'out') ?? 'mi-prun-out'
     const ratio = floatOption(ctx.values, 'ratio') ?? 0.25
     const settings = sessionSettings(ctx, {
       calib: [bundledCalibration],
@@ -44,7 +44,19 @@ export const demoCommand: CommandSpec = {
       estimators: ['gaussian'],
       subsets: 1,
     })
-    const staged = await stageOutput(out, ctx.values.force === true)
+    // a previous demo's output (it holds a mi-prun report.json) is replaced without --force
+    let force = ctx.values.force === true
+    const previous = join(out, 'report.json')
+    if (!force && existsSync(previous)) {
+      try {
+        force =
+          (JSON.parse(readFileSync(previous, 'utf8')) as { schema?: unknown }).schema === 'mi-prun/report'
+      } catch {
+        force = false
+      }
+      if (force) ctx.log(`replacing the previous demo output in ${out}`)
+    }
+    const staged = await stageOutput(out, force)
     try {
       const session = await openSession(ctx, model, settings)
       try {
