@@ -1,4 +1,4 @@
-import { gramUpperSimd } from './gram-simd.js'
+import { gemmABtSimd, gramUpperSimd, simdAvailable } from './gram-simd.js'
 
 /**
  * Float64 linear-algebra kernels of the Gaussian estimator: the symmetric cross-product ZᵀZ and a
@@ -132,6 +132,84 @@ export interface DroppingCholesky {
  * (Cholesky–Crout): every inner loop is a contiguous dot product of two rows of L.
  */
 export function choleskyDropping(d: number, a: Float64Array, tol: number, preDropped?: Uint8Array): DroppingCholesky {
+  // measured: blocked 2.5× faster at d = 512 and 1024, slower at 256
+  if (d >= 6 * CHOL_BLOCK && simdAvailable()) return choleskyDroppingBlocked(d, a, tol, preDropped)
+  return choleskyDroppingUnblocked(d, a, tol, preDropped)
+}
+
+/** Columns per panel of the blocked Cholesky. */
+const CHOL_BLOCK = 64
+
+/**
+ * {@link choleskyDropping} by right-looking blocks of 64 columns: each panel is factored row by row
+ * as in the unblocked version (sums restricted to the panel), then the trailing matrix is updated
+ * with the panel's outer product through the WebAssembly A·Bᵀ kernel. Same results as the unblocked
+ * version up to summation order (≈1e-15 relative).
+ */
+function choleskyDroppingBlocked(d: number, a: Float64Array, tol: number, preDropped?: Uint8Array): DroppingCholesky {
+  const pivots = new Float64Array(d)
+  const kept = new Uint8Array(d)
+  const diag = new Float64Array(d)
+  for (let j = 0; j < d; j++) diag[j] = a[j * d + j]!
+  let dropped = 0
+  let negative = 0
+  for (let k0 = 0; k0 < d; k0 += CHOL_BLOCK) {
+    const k1 = Math.min(d, k0 + CHOL_BLOCK)
+    // panel: L[i][k] for k in [k0, min(i, k1)), every row i ≥ k0; pivots of the diagonal block
+    for (let i = k0; i < d; i++) {
+      const ri = i * d
+      const kEnd = Math.min(i, k1)
+      for (let k = k0; k < kEnd; k++) {
+        if (kept[k] === 0) {
+          a[ri + k] = 0
+          continue
+        }
+        const rk = k * d
+        let s = a[ri + k]!
+        for (let m = k0; m < k; m++) s -= a[ri + m]! * a[rk + m]!
+        a[ri + k] = s / a[rk + k]!
+      }
+      if (i >= k1) continue
+      let p = a[ri + i]!
+      for (let m = k0; m < i; m++) p -= a[ri + m]! * a[ri + m]!
+      const forced = preDropped !== undefined && preDropped[i] === 1
+      if (forced || !(p > tol * diag[i]!)) {
+        if (!forced) dropped++
+        if (!forced && p < -tol * diag[i]!) negative++
+        for (let m = 0; m <= i; m++) a[ri + m] = 0
+        pivots[i] = 0
+        continue
+      }
+      kept[i] = 1
+      pivots[i] = p
+      a[ri + i] = Math.sqrt(p)
+    }
+    // trailing update: A[i][j] −= Σ_{m∈[k0,k1)} L[i][m]·L[j][m] for k1 ≤ j ≤ i
+    const nr = d - k1
+    if (nr === 0) break
+    const bw = k1 - k0
+    const panel = new Float64Array(nr * bw)
+    for (let i = 0; i < nr; i++) panel.set(a.subarray((k1 + i) * d + k0, (k1 + i) * d + k1), i * bw)
+    const g = new Float64Array(nr * nr)
+    if (gemmABtSimd(nr, nr, bw, panel, panel, g) === null) {
+      for (let i = 0; i < nr; i++)
+        for (let j = 0; j <= i; j++) {
+          let s = 0
+          for (let m = 0; m < bw; m++) s += panel[i * bw + m]! * panel[j * bw + m]!
+          g[i * nr + j] = s
+        }
+    }
+    for (let i = 0; i < nr; i++) {
+      const ri = (k1 + i) * d + k1
+      const gi = i * nr
+      for (let j = 0; j <= i; j++) a[ri + j] = a[ri + j]! - g[gi + j]!
+    }
+  }
+  return { pivots, kept, dropped, negative }
+}
+
+/** Unblocked, plain-JS {@link choleskyDropping} (row-oriented Cholesky–Crout). */
+export function choleskyDroppingUnblocked(d: number, a: Float64Array, tol: number, preDropped?: Uint8Array): DroppingCholesky {
   const pivots = new Float64Array(d)
   const kept = new Uint8Array(d)
   const diag = new Float64Array(d)

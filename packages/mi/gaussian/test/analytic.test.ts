@@ -283,3 +283,17 @@ describe('INSUFFICIENT_SAMPLES and shrinkage', () => {
     expect(() => createGaussianEstimator().estimate(bad, bad)).toThrow(/x has a non-finite value \(NaN\) at row 7, column 1/)
   })
 })
+
+describe('large D (blocked Cholesky path, D ≥ 384)', () => {
+  it('200 + 200 dims, ρ = 0.3 pairs: within 4 sd of the truth; duplicate dropped; a copy gives +Infinity', () => {
+    const { x, y, truth } = correlatedGaussian(createRng(808), 1000, 200, 0.3)
+    const est = createGaussianEstimator()
+    const r = est.estimateDetailed(x, y)
+    expect(Math.abs(r.value - truth)).toBeLessThan(4 * Math.sqrt((200 * 0.09) / 1000))
+    const xd = hcat(x, cols(x, [17]))
+    const dup = est.estimateDetailed(xd, y)
+    expect(dup.dxEff).toBe(200)
+    expect(Math.abs(dup.value - r.value)).toBeLessThanOrEqual(1e-8)
+    expect(est.estimate(x, hcat(cols(y, Array.from({ length: 199 }, (_, i) => i)), cols(x, [150])))).toBe(Number.POSITIVE_INFINITY)
+  })
+})
