@@ -41,6 +41,9 @@ switch (job) {
   case 'test': {
     ensureInstalled()
     must(bin('tsc'), ['-b'])
+    must(bin('tsc'), ['-p', join(root, 'docs', 'tsconfig.json')])
+    // The docs site is built before the tests: docs/test opens the built site in Chromium.
+    must('npx', ['--yes', PNPM, '--filter', '@mi-prun/docs', 'run', 'docs:build'])
     must(bin('vitest'), ['run', ...rest])
     break
   }
