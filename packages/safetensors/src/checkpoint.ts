@@ -23,7 +23,7 @@ export interface Checkpoint {
   /** Reads one tensor's raw bytes (byte-range read). */
   readBytes(name: string): Uint8Array
   /** Reads elements [start, start + count) of one tensor (flattened) as float32, touching only those bytes. */
-  readF32Range(name: string, start: number, count: number): Float32Array
+  readF32Range(name: string, start: number, count: number, into?: Float32Array): Float32Array
 }
 
 function fail(code: 'INVALID_CHECKPOINT' | 'INVALID_CONFIG' | 'IO_ERROR', msg: string, cause?: unknown): PruneError {
@@ -136,6 +136,6 @@ export function openCheckpoint(dir: string, options: ReadHeaderOptions = {}): Ch
     readF32: (name) => readTensorF32(lookup(name), name),
     readF32Into: (name, out) => readTensorF32Into(lookup(name), name, out),
     readBytes: (name) => readTensorBytes(lookup(name), name),
-    readF32Range: (name, start, count) => readTensorRangeF32(lookup(name), name, start, count),
+    readF32Range: (name, start, count, into) => readTensorRangeF32(lookup(name), name, start, count, into),
   }
 }

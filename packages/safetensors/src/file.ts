@@ -163,9 +163,10 @@ export function readTensorF32(file: SafetensorsFile, name: string): Float32Array
 
 /**
  * Reads elements [start, start + count) of one float tensor (flattened, row-major) as float32,
- * reading only those bytes: e.g. a few embedding rows or a slice of an output head.
+ * reading only those bytes: e.g. a few embedding rows or a slice of an output head. With `into`
+ * (at least `count` long) the values land there and its filled prefix is returned.
  */
-export function readTensorRangeF32(file: SafetensorsFile, name: string, start: number, count: number): Float32Array {
+export function readTensorRangeF32(file: SafetensorsFile, name: string, start: number, count: number, into?: Float32Array): Float32Array {
   const t = file.tensors.get(name)
   if (t === undefined) throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: no tensor named "${name}"`)
   if (!isFloatDType(t.dtype)) {
@@ -182,14 +183,20 @@ export function readTensorRangeF32(file: SafetensorsFile, name: string, start: n
   } catch (e) {
     throw new PruneError('IO_ERROR', `${P} cannot open ${file.path}: ${(e as Error).message}`, { cause: e })
   }
+  if (into !== undefined && into.length < count) {
+    closeSync(fd)
+    throw new RangeError(`${P} output holds ${into.length} values, ${count} needed`)
+  }
+  const direct = t.dtype === 'F32' && into !== undefined
   let bytes: Uint8Array
   try {
-    bytes = readExact(fd, count * size, t.begin + start * size, file.path)
+    bytes = readExact(fd, count * size, t.begin + start * size, file.path, direct ? new Uint8Array(into.buffer, into.byteOffset, count * 4) : undefined)
   } finally {
     closeSync(fd)
   }
+  if (direct) return into.subarray(0, count)
   if (t.dtype === 'F32') return new Float32Array(bytes.buffer, 0, count)
-  return decodeFloats(t.dtype as FloatDType, bytes)
+  return decodeFloats(t.dtype as FloatDType, bytes, into)
 }
 
 /**

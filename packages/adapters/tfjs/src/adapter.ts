@@ -116,10 +116,22 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
   }
   const loadBlockTensor = (name: string, shape: number[], transpose: boolean): Tensor => {
     const n = shape.reduce((x, y) => x * y, 1)
-    const src = ckpt.readF32Into(name, buffer(0, n))
-    if (!transpose) return tf.tensor(src, shape, 'float32')
+    if (!transpose) return tf.tensor(ckpt.readF32Into(name, buffer(0, n)), shape, 'float32')
+    // read [r, c] in chunks of rows (≈1 MiB) and scatter them transposed, so no second full-size
+    // buffer is needed
     const [r, c] = shape as [number, number]
-    return tf.tensor(transpose2d(src, r, c, buffer(1, n)), [c, r], 'float32')
+    const out = buffer(1, n)
+    const step = Math.max(1, Math.floor((1 << 18) / c))
+    const chunk = new Float32Array(Math.min(r, step) * c)
+    for (let r0 = 0; r0 < r; r0 += step) {
+      const k = Math.min(step, r - r0)
+      const part = ckpt.readF32Range(name, r0 * c, k * c, chunk)
+      for (let j = 0; j < c; j++) {
+        const o = j * r + r0
+        for (let i = 0; i < k; i++) out[o + i] = part[i * c + j]!
+      }
+    }
+    return tf.tensor(out, [c, r], 'float32')
   }
   const p = arch.prefix
   const d = arch.hiddenSize
@@ -172,9 +184,10 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
     const x = finalNorm(tf, arch, norms, h)
     const parts: Tensor2D[] = []
     try {
+      const rows = new Float32Array(Math.min(headChunkRows, V) * d)
       for (let r0 = 0; r0 < V; r0 += headChunkRows) {
         const c = Math.min(headChunkRows, V - r0)
-        const w = tf.tensor2d(transpose2d(ckpt.readF32Range(headName, r0 * d, c * d), c, d, buffer(1, c * d)), [d, c])
+        const w = tf.tensor2d(transpose2d(ckpt.readF32Range(headName, r0 * d, c * d, rows), c, d, buffer(1, c * d)), [d, c])
         parts.push(tf.matMul(x, w))
         w.dispose()
       }

@@ -138,11 +138,15 @@ export function blockForward(tf: TfModule, a: ArchConfig, w: BlockWeights, h: Te
   const H = a.numHeads
   const hd = a.headDim
   const mask = ctx.masks.get(a.window[blockIndex] ?? 0)!
-  /** Applies f to the named weights (an absent optional one is undefined), then releases them. */
-  const use = <T>(keys: readonly (keyof BlockNames)[], f: (...t: (Tensor | undefined)[]) => T): T => {
+  /**
+   * Applies f to the named weights (an absent optional one is undefined) in its own tidy scope,
+   * then releases them: ops such as matMul take reshaped views of a weight, which share its memory
+   * until their scope ends, so only a scope this tight lets `done` really free it.
+   */
+  const use = <T extends Tensor>(keys: readonly (keyof BlockNames)[], f: (...t: (Tensor | undefined)[]) => T): T => {
     const ts = keys.map((k) => w.get(names[k]))
     try {
-      return f(...ts)
+      return tf.tidy(() => f(...ts))
     } finally {
       for (const k of keys) w.done(names[k])
     }
