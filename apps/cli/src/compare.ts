@@ -4,7 +4,6 @@ import { computeScores } from './commands/score.js'
 import type { CommandContext } from './command.js'
 import { pairwiseJaccard, REPORT_SCHEMA, REPORT_VERSION } from './report/schema.js'
 import type { MethodResult, PerplexityPoint, RunReport } from './report/schema.js'
-import { selectorRegistry } from './session.js'
 import type { Session, SelectorName } from './session.js'
 import { cliVersion } from './version.js'
 
@@ -72,19 +71,13 @@ export async function runComparison(
     ctx.log(`${m.label}: selecting ${o.budget} of ${info.numBlocks} blocks`)
     const sel = await session.select(m.selector, o.budget, 0, m.estimator, { fresh: true })
     selections.set(m.label, sel)
-    const usesStore =
-      selectorRegistry[m.selector].input !== 'objective' && selectorRegistry[m.selector].input !== 'none'
     methods.push({
       selector: m.label,
       settings: sel.settings,
       selected: [...sel.selected],
       ...(sel.order ? { order: [...sel.order] } : {}),
-      // score-based methods need the one calibration pass that filled the store
-      cost: {
-        forwardPasses: sel.cost.forwardPasses + (usesStore ? 1 : 0),
-        miEvaluations: sel.cost.miEvaluations,
-        wallMs: sel.cost.wallMs,
-      },
+      // score-based methods include the one calibration pass that filled the store (Session.select)
+      cost: sel.cost,
       trace: sel.trace ?? null,
     })
     const points: PerplexityPoint[] = []

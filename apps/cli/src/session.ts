@@ -155,7 +155,10 @@ export interface Session {
   miScorer(spec: string, s?: number): Promise<MemoisedSpanScorer>
   scorerFor(input: SelectorInput, s?: number): Promise<SpanScorer | undefined>
   objective(s?: number): (removed: readonly number[]) => Promise<number>
-  /** Runs a selector at budget n on subset s; MI selectors use `estimator` (default: the first --estimator). */
+  /**
+   * Runs a selector at budget n on subset s; MI selectors use `estimator` (default: the first
+   * --estimator). `cost.forwardPasses` includes the calibration pass for score-based selectors.
+   */
   select(
     name: SelectorName,
     n: number,
@@ -336,7 +339,12 @@ export async function openSession(
             bar.finish()
           }
         }
-        return selector.select(context, n)
+        const sel = await selector.select(context, n)
+        // score-based selectors read the store that one calibration forward pass filled: count it
+        if (entry.input === 'mi' || entry.input === 'bi' || entry.input === 'angular') {
+          return { ...sel, cost: { ...sel.cost, forwardPasses: sel.cost.forwardPasses + 1 } }
+        }
+        return sel
       },
       calibrationReport: () => ({
         sources: [...settings.calib],

@@ -148,17 +148,17 @@ describe('multiple choice', () => {
 
 describe('latency', () => {
   it('reports medians and a speed-up when most blocks are skipped', async () => {
-    const a = createFakeAdapter({ vocab: 16, blocks: 8, workPerBlock: 2000 })
+    const a = createFakeAdapter({ vocab: 16, blocks: 8, workPerBlock: 20_000 })
     const r = await measureLatency(a, [0, 1, 2, 3, 4, 5], {
       promptLength: 32,
       decodeTokens: 2,
-      runs: 3,
+      runs: 5,
       warmup: 1,
     })
     expect(r.settings).toMatchObject({
       kind: 'latency',
       promptLength: 32,
-      runs: 3,
+      runs: 5,
       kvCache: false,
       backend: 'js',
     })
@@ -166,8 +166,8 @@ describe('latency', () => {
     // 8 active blocks vs 2: the work is 4× larger, so the measured speed-up must clearly exceed 1
     expect(r.prefillSpeedup!).toBeGreaterThan(1.5)
     expect(r.decodeSpeedup!).toBeGreaterThan(1.5)
-    // (1 warm-up + 3 runs) × 2 configs × (1 prefill + 2 decode steps)
-    expect(a.forwardCalls).toBe(4 * 2 * 3)
+    // (1 warm-up + 5 runs) × 2 configs × (1 prefill + 2 decode steps)
+    expect(a.forwardCalls).toBe(6 * 2 * 3)
   })
 })
 
