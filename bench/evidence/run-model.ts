@@ -35,6 +35,10 @@ const name = basename(modelDir)
 const S = evidenceSettings(process.env.EVIDENCE_QUICK === '1')
 const t00 = performance.now()
 const log = (m: string) => process.stderr.write(`[${name} ${((performance.now() - t00) / 1000).toFixed(0)}s] ${m}\n`)
+const deadline = t00 + S.budgetS * 1000
+/** Milliseconds left of the run's time budget (sections that would overrun it are skipped and say so). */
+const left = () => deadline - performance.now()
+const skipped: string[] = []
 const metrics = JSON.parse(readFileSync(join(modelDir, 'metrics.json'), 'utf8'))
 
 // the first S.calibBytes of the train split (tokenising all 3.7 MB costs ~20 s per session on this machine)
@@ -97,33 +101,38 @@ log(`dense held-out PPL ${dense.perplexity.toFixed(3)} over ${dense.tokens} toke
 
 const run = async (sel: SelectorName, n: number, scorer?: SpanScorer, objective?: (r: readonly BlockIndex[]) => Promise<number>): Promise<Selection> =>
   selectorRegistry[sel].create({ seed: S.seed, fbsK: 5 }).select({ numBlocks: T, ...(scorer ? { scorer } : {}), ...(objective ? { objective } : {}) }, n)
-// ===== 4. Cost at the middle level, measured first (cold): scorers with no shared cache, so each
-// method's time and MI evaluations are its own; whole time over the one calibration pass
+// ===== 4. Cost at the largest level, measured first: the MI scorers are the session's shared ones, cold
+// at their first use here (an ensemble's members are then cached, so its time is its warm run plus its
+// members' cold times); whole time over the one calibration pass. SLEB/PPL-rank runs here are reused
+// for quality (their lower levels are prefixes of the order at the largest level).
+const costN = levels[levels.length - 1]!
 log('4. cost')
 const cost: Array<Record<string, unknown>> = []
-const coldMi = (spec: string): SpanScorer => {
-  const members = parseEstimatorSpec(spec).map((n) =>
-    createMiSpanScorer({ store: store0, estimator: estimatorFactories[n]({ k: S.ksgK, seed: S.seed }), ...(session.reducer ? { reducer: session.reducer } : {}), shareCache: false }),
-  )
-  return members.length === 1 ? members[0]! : createEnsembleScorer({ scorers: members })
-}
+const coldMs = new Map<string, number>()
 for (const e of estimators) {
   const t2 = performance.now()
-  const sel = await run('fbs', mid, coldMi(e))
-  cost.push({ method: `mi-prun fbs:${e}`, N: mid, selectionMs: performance.now() - t2, forwardPasses: 1, tokensForward: S.samples * S.seqLen, miEvaluations: sel.cost.miEvaluations })
+  const sc = await session.miScorer(e, 0)
+  const sel = await run('fbs', costN, sc)
+  let ms = performance.now() - t2
+  const members = parseEstimatorSpec(e)
+  if (members.length > 1) ms += members.reduce((acc, m) => acc + (coldMs.get(m) ?? 0), 0)
+  else coldMs.set(e, ms)
+  cost.push({ method: `mi-prun fbs:${e}`, N: costN, selectionMs: ms, forwardPasses: 1, tokensForward: S.samples * S.seqLen, miEvaluations: members.length > 1 ? `${sel.cost.miEvaluations} (warm) + members` : sc.evaluations })
 }
 for (const [label, selName, mk] of [
   ['shortgpt-bi', 'shortgpt', () => createBlockInfluenceScorer({ store: store0 })],
   ['angular-window', 'angular', () => createAngularDistanceScorer({ store: store0 })],
 ] as const) {
   const t2 = performance.now()
-  const sel = await run(selName, mid, mk())
-  cost.push({ method: label, N: mid, selectionMs: performance.now() - t2, forwardPasses: 1 + sel.cost.forwardPasses, tokensForward: S.samples * S.seqLen, miEvaluations: 0 })
+  const sel = await run(selName, costN, mk())
+  cost.push({ method: label, N: costN, selectionMs: performance.now() - t2, forwardPasses: 1 + sel.cost.forwardPasses, tokensForward: S.samples * S.seqLen, miEvaluations: 0 })
 }
+const lossSelections = new Map<string, Selection>()
 for (const [label, selName] of [['sleb-greedy', 'sleb'], ['ppl-rank', 'ppl-rank']] as const) {
   const t2 = performance.now()
-  const sel = await run(selName, mid, undefined, lossOf(0))
-  cost.push({ method: label, N: mid, selectionMs: performance.now() - t2, forwardPasses: sel.cost.forwardPasses, tokensForward: sel.cost.forwardPasses * S.objRows * S.seqLen, miEvaluations: 0, passBatch: `${S.objRows}×${S.seqLen}` })
+  const sel = await run(selName, costN, undefined, lossOf(0))
+  lossSelections.set(selName, sel)
+  cost.push({ method: label, N: costN, selectionMs: performance.now() - t2, forwardPasses: sel.cost.forwardPasses, tokensForward: sel.cost.forwardPasses * S.objRows * S.seqLen, miEvaluations: 0, passBatch: `${S.objRows}×${S.seqLen}` })
 }
 
 // --- shared memoised MI scorers per (estimator, subset)
@@ -185,11 +194,10 @@ for (const n of levels) {
   await push('shortgpt-bi', n, (await run('shortgpt', n, bi)).selected)
   await push('angular-window', n, (await run('angular', n, ang)).selected)
 }
-// SLEB and PPL-rank: greedy/one-shot orders, prefixes give the lower levels (as the CLI does)
-const top = levels[levels.length - 1]!
+// SLEB and PPL-rank: the runs of the cost section; lower levels are prefixes of their orders (as the CLI does)
 for (const m of ['sleb', 'ppl-rank'] as const) {
-  const sel = await run(m, top, undefined, lossOf(0))
-  for (const n of levels) await push(m === 'sleb' ? 'sleb-greedy' : 'ppl-rank', n, prefixable.has(m) && sel.order ? sel.order.slice(0, n) : n === top ? sel.selected : (await run(m, n, undefined, lossOf(0))).selected)
+  const sel = lossSelections.get(m)!
+  for (const n of levels) await push(m === 'sleb' ? 'sleb-greedy' : 'ppl-rank', n, prefixable.has(m) && sel.order ? sel.order.slice(0, n) : (await run(m, n, undefined, lossOf(0))).selected)
 }
 // random: mean ± sd over seeds
 const randomRows: Array<Record<string, unknown>> = []
@@ -204,23 +212,7 @@ for (const n of levels) {
   const ms = meanSd(ps)
   randomRows.push({ N: n, seeds: S.randomSeeds, pplMean: ms.mean, pplSd: ms.sd, pplMin: Math.min(...ps), pplMax: Math.max(...ps), sets })
 }
-// perplexity oracle: exhaustive over all N-subsets of the calibration loss set (capped by estimated time)
-log('2. oracle')
 const oracle: Array<Record<string, unknown>> = []
-let oracleSpentMs = 0
-for (const n of levels) {
-  const passes = choose(T, n)
-  const estMs = passes * lossPassMs
-  if (oracleSpentMs + estMs > S.oracleCapMs) {
-    oracle.push({ N: n, passes, skipped: `estimated ${(estMs / 1000).toFixed(0)} s (${passes} passes × ${lossPassMs.toFixed(0)} ms) exceeds the remaining oracle cap of ${((S.oracleCapMs - oracleSpentMs) / 1000).toFixed(0)} s` })
-    continue
-  }
-  const t1 = performance.now()
-  const sel = await run('exact-ppl', n, undefined, lossOf(0))
-  oracleSpentMs += performance.now() - t1
-  await push('ppl-oracle (calib loss, exhaustive)', n, sel.selected)
-  oracle.push({ N: n, passes: sel.cost.forwardPasses, selected: sel.selected, wallMs: performance.now() - t1 })
-}
 
 // multiple choice at the middle level for each distinct set (and dense)
 log('2. multiple choice')
@@ -236,10 +228,16 @@ const mc = async (skip: readonly number[]) => {
 }
 const mcDense = await mc([])
 const mcRows: Array<Record<string, unknown>> = []
-for (const q of quality.filter((r) => r.N === mid)) mcRows.push({ method: q.method, selected: q.selected, ...(await mc(q.selected)) })
+for (const q of quality.filter((r) => r.N === mid)) {
+  if (!mcCache.has(q.selected.join(',')) && left() < S.reserveMs) {
+    skipped.push(`multiple choice of ${q.method}: out of time`)
+    continue
+  }
+  mcRows.push({ method: q.method, selected: q.selected, ...(await mc(q.selected)) })
+}
 const randMid = randomRows.find((r) => r['N'] === mid)!['sets'] as number[][]
 const randMc: number[] = []
-for (const s of randMid.slice(0, S.mcRandomSeeds)) randMc.push((await mc(s)).acc)
+for (const s of randMid.slice(0, S.mcRandomSeeds)) if (left() > S.reserveMs) randMc.push((await mc(s)).acc)
 
 // ===== 3. Stability across disjoint calibration subsets (middle level)
 log('3. stability')
@@ -253,11 +251,13 @@ const stab = async (method: string, pick: (s: number) => Promise<readonly number
 for (const e of estimators) await stab(`mi-prun fbs:${e}`, async (s) => (await run('fbs', mid, await miShared(e, s))).selected)
 await stab('shortgpt-bi', async (s) => (await run('shortgpt', mid, await session.scorerFor('bi', s))).selected)
 await stab('angular-window', async (s) => (await run('angular', mid, await session.scorerFor('angular', s))).selected)
-await stab('sleb-greedy', async (s) => (await run('sleb', mid, undefined, lossOf(s))).selected)
-await stab('ppl-rank', async (s) => (await run('ppl-rank', mid, undefined, lossOf(s))).selected)
 // across calibration sizes: fresh sessions with other samples × seqLen, same subsets count
 const sizeStability: Array<Record<string, unknown>> = []
 for (const [samples, seqLen] of S.sizes) {
+  if (left() < S.reserveMs * 2) {
+    skipped.push(`calibration size ${samples}×${seqLen}: out of time`)
+    continue
+  }
   const v2 = { ...values, samples: String(samples), 'seq-len': String(seqLen), tokens: String(Math.min(S.tokens, samples * (seqLen - 1))) }
   const c2 = quietContext(v2 as never)
   const s2 = await openSession(c2, modelDir, sessionSettings(c2))
@@ -287,6 +287,10 @@ log('reducers')
 const reducers: Array<Record<string, unknown>> = []
 for (const e of S.reducerEstimators) {
   for (const spec of S.reducers) {
+    if (left() < S.reserveMs * 2) {
+      skipped.push(`reducer ${spec} with ${e}: out of time`)
+      continue
+    }
     const red = parseReducerSpec(spec, adapter.info.hiddenSize, S.seed)
     const mk = (s: number) =>
       createMiSpanScorer({ store: stores[s]!, estimator: estimatorFactories[e as 'gaussian']({ k: S.ksgK, seed: S.seed }), ...(red ? { reducer: red } : {}), shareCache: false })
@@ -301,6 +305,34 @@ for (const e of S.reducerEstimators) {
     const j = pairwiseJaccard(sets)
     reducers.push({ estimator: e, reducer: spec, selectionMs: ms, wholeOverPass: (calibrationPassMs + ms) / calibrationPassMs, ppl: ppls, meanJaccard: j.mean, minJaccard: j.min, sets })
   }
+}
+
+// loss-based stability last but one (the most forward passes): subset 0 is the cost-section run
+log('3. stability (loss-based)')
+for (const [label, m] of [['sleb-greedy', 'sleb'], ['ppl-rank', 'ppl-rank']] as const) {
+  const est = (m === 'sleb' ? mid * T : T) * lossPassMs * (S.subsets - 1)
+  if (est > left()) {
+    skipped.push(`stability of ${label}: estimated ${(est / 1000).toFixed(0)} s > ${(left() / 1000).toFixed(0)} s left`)
+    continue
+  }
+  await stab(label, async (s) => (s === 0 ? lossSelections.get(m)!.order!.slice(0, mid) : (await run(m, mid, undefined, lossOf(s))).selected))
+}
+
+// perplexity oracle: exhaustive over all N-subsets of the calibration loss set (capped by estimated time)
+log('2. oracle')
+let oracleSpentMs = 0
+for (const n of levels) {
+  const passes = choose(T, n)
+  const estMs = passes * lossPassMs
+  if (oracleSpentMs + estMs > S.oracleCapMs || estMs > left()) {
+    oracle.push({ N: n, passes, skipped: `estimated ${(estMs / 1000).toFixed(0)} s (${passes} passes × ${lossPassMs.toFixed(0)} ms) exceeds the remaining oracle cap of ${((S.oracleCapMs - oracleSpentMs) / 1000).toFixed(0)} s or the run's remaining time ${(left() / 1000).toFixed(0)} s` })
+    continue
+  }
+  const t1 = performance.now()
+  const sel = await run('exact-ppl', n, undefined, lossOf(0))
+  oracleSpentMs += performance.now() - t1
+  await push('ppl-oracle (calib loss, exhaustive)', n, sel.selected)
+  oracle.push({ N: n, passes: sel.cost.forwardPasses, selected: sel.selected, wallMs: performance.now() - t1 })
 }
 
 // ===== output
@@ -321,6 +353,7 @@ const result = {
   reducers,
   stability,
   sizeStability,
+  skipped,
   cost,
   slebPassesOverMiPasses: slebPasses / 1,
 }
@@ -360,13 +393,13 @@ md.push('Across calibration sizes (Fast-Block-Select; each row: the same number 
 md.push('')
 md.push(mdTable(['method', 'samples × seqLen', 'MI samples', 'mean Jaccard', 'min Jaccard', 'sets'], sizeStability.map((r) => [r['method'] as string, `${r['samples']}×${r['seqLen']}`, r['miSamples'] as number, f(r['meanJaccard'] as number), f(r['minJaccard'] as number), JSON.stringify(r['sets'])])))
 md.push('')
-md.push(`## 4. Cost at N=${mid} (calibration pass ${f(calibrationPassMs, 0)} ms)`)
+md.push(`## 4. Cost at N=${costN} (calibration pass ${f(calibrationPassMs, 0)} ms)`)
 md.push('')
 md.push(mdTable(['method', 'selection ms (after the pass)', 'whole time / calibration pass (target ≤ 1.25 for MI-PRUN)', 'forward passes', 'tokens forwarded', 'in calibration-pass equivalents', 'MI evals'], cost.map((c) => [c['method'] as string, f(c['selectionMs'] as number, 0), f(c['wholeOverPass'] as number, 2), c['forwardPasses'] as number, c['tokensForward'] as number, f(c['calibPassEquivalents'] as number, 2), c['miEvaluations'] as number])))
 md.push('')
 md.push(`Whole time for score-based methods = calibration pass + selection; for SLEB/PPL-rank = their own loss passes (on the smaller ${S.objRows}×${S.seqLen} loss set, so their ratio is a lower bound for a loss set the size of the calibration set).`)
 md.push('')
-md.push(`SLEB uses ${slebPasses} forward passes (of ${S.objRows}×${S.seqLen} tokens) for N=${mid} vs 1 calibration pass (${S.samples}×${S.seqLen}) for MI-PRUN: ${slebPasses}× more passes, ${f(slebTokens / (S.samples * S.seqLen), 2)}× more tokens (target ≥ 50× more passes).`)
+md.push(`SLEB uses ${slebPasses} forward passes (of ${S.objRows}×${S.seqLen} tokens) for N=${costN} vs 1 calibration pass (${S.samples}×${S.seqLen}) for MI-PRUN: ${slebPasses}× more passes, ${f(slebTokens / (S.samples * S.seqLen), 2)}× more tokens (target ≥ 50× more passes).`)
 md.push('')
 md.push('## 5. Ablation: greedy top-N by single-block MI vs Fast-Block-Select (iterative refinement)')
 md.push('')
@@ -375,6 +408,8 @@ md.push('')
 md.push(`## Reducers (Fast-Block-Select; PPL at N = ${levels.join(', ')}; Jaccard across ${S.subsets} subsets at N=${mid}; cold selection time at N=${mid})`)
 md.push('')
 md.push(mdTable(['estimator', 'reducer', ...levels.map((n) => `PPL N=${n}`), 'mean Jaccard', 'selection ms', 'whole / pass'], reducers.map((r) => [r['estimator'] as string, r['reducer'] as string, ...(r['ppl'] as number[]).map((x) => f(x)), f(r['meanJaccard'] as number), f(r['selectionMs'] as number, 0), f(r['wholeOverPass'] as number, 2)])))
+md.push('')
+md.push(`Skipped for time: ${skipped.length ? skipped.join('; ') : 'nothing'}.`)
 md.push('')
 md.push(`Total wall time ${f(result.timing.totalMs / 1000, 0)} s.`)
 
