@@ -41,7 +41,8 @@ const points: Point[] = []
 const time = (name: string, n: number, d: number): Point => {
   const est = estimatorFactories[name as keyof typeof estimatorFactories]({ k: 3, seed: 0 })
   const { x, y } = pair(n, d, 1)
-  est.estimate(pair(64, d, 2).x, pair(64, d, 2).y) // warm-up outside the timed region
+  const w = pair(Math.max(64, 4 * d + 8), d, 2)
+  est.estimate(w.x, w.y) // warm-up outside the timed region
   const ts: number[] = []
   let mi = NaN
   // at least `reps` runs and 250 ms in all (at most 30 runs); the minimum is the least disturbed by
