@@ -1,32 +1,25 @@
 // Runs the TypeScript examples of the guide pages as written, so the documentation cannot drift from the
-// packages: each fenced ```ts block is written to a temporary module inside docs/ and imported.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+// packages: each fenced ```ts block is written to a temporary module inside docs/ and imported (./blocks.ts).
 import { afterAll, describe, expect, it } from 'vitest'
-import { type MIEstimator, type Matrix, type Selector, type SpanScorer, createRng, matrix } from '@mi-prun/core'
+import {
+  type MIEstimator,
+  type Matrix,
+  type Selector,
+  type SpanScorer,
+  createRng,
+  matrix,
+} from '@mi-prun/core'
 import { correlatedGaussian, describeEstimator } from '@mi-prun/testkit'
+import { blockLoader, tsBlocks } from './blocks.js'
 
-const docsDir = fileURLToPath(new URL('..', import.meta.url))
-const tmpDir = join(docsDir, 'test', '.examples')
-
-/** The fenced ```ts blocks of a page, in order. */
-function tsBlocks(page: string): string[] {
-  const text = readFileSync(join(docsDir, page), 'utf8')
-  return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!)
-}
-
-/** Writes `code` as a module under docs/test/.examples and imports it. */
-async function load<T>(name: string, code: string): Promise<T> {
-  mkdirSync(tmpDir, { recursive: true })
-  const file = join(tmpDir, `${name}.ts`)
-  writeFileSync(file, code)
-  return (await import(/* @vite-ignore */ file)) as T
-}
+const { load, clean } = blockLoader('guide')
 
 function block(page: string, marker: string): string {
   const found = tsBlocks(page).filter((b) => b.includes(marker))
-  if (found.length !== 1) throw new Error(`[@mi-prun/docs] expected one ts block of ${page} containing "${marker}", found ${found.length}`)
+  if (found.length !== 1)
+    throw new Error(
+      `[@mi-prun/docs] expected one ts block of ${page} containing "${marker}", found ${found.length}`,
+    )
   return found[0]!
 }
 
@@ -35,17 +28,19 @@ const { createPearsonEstimator } = await load<{ createPearsonEstimator: () => MI
   'estimator',
   block(extending, 'export function createPearsonEstimator'),
 )
-const { createResidualChangeScorer } = await load<{ createResidualChangeScorer: (s: readonly Matrix[]) => SpanScorer }>(
-  'scorer',
-  block(extending, 'export function createResidualChangeScorer'),
+const { createResidualChangeScorer } = await load<{
+  createResidualChangeScorer: (s: readonly Matrix[]) => SpanScorer
+}>('scorer', block(extending, 'export function createResidualChangeScorer'))
+const { createLowestScoreSelector } = await load<{ createLowestScoreSelector: () => Selector }>(
+  'selector',
+  block(extending, 'export function createLowestScoreSelector'),
 )
-const { createLowestScoreSelector } = await load<{ createLowestScoreSelector: () => Selector }>('selector', block(extending, 'export function createLowestScoreSelector'))
 const library = await load<{ plugIn: MIEstimator; x: Matrix; y: Matrix }>(
   'library',
   `${block('guide/library.md', 'const plugIn = createBinningEstimator')}\nexport { plugIn, x, y }\n`,
 )
 
-afterAll(() => rmSync(tmpDir, { recursive: true, force: true }))
+afterAll(clean)
 
 // The guide says the testkit's conformance suite accepts the example estimator: check that it does.
 describeEstimator({ name: 'guide example: createPearsonEstimator', create: () => createPearsonEstimator() })
@@ -64,7 +59,14 @@ describe('guide examples', () => {
     // 5 blocks; block b adds steps[b] to every coordinate, so its score is 3·steps[b]² (3 columns)
     const steps = [1, 0.1, 2, 0.2, 0.05]
     const states: Matrix[] = [matrix(4, 3, new Float32Array(12).fill(1))]
-    for (const s of steps) states.push(matrix(4, 3, states.at(-1)!.data.map((v) => v + s)))
+    for (const s of steps)
+      states.push(
+        matrix(
+          4,
+          3,
+          states.at(-1)!.data.map((v) => v + s),
+        ),
+      )
     const scorer = createResidualChangeScorer(states)
     expect(scorer.score(2, 1)).toBeCloseTo(3 * 4, 5)
     expect(scorer.score(0, 2)).toBeCloseTo(3 * 1.1 * 1.1, 5)
@@ -72,6 +74,8 @@ describe('guide examples', () => {
     expect(scorer.evaluations).toBe(2)
     const selection = createLowestScoreSelector().select({ numBlocks: 5, scorer, protectedBlocks: [4] }, 2)
     expect(selection).toMatchObject({ selector: 'lowest-score', selected: [1, 3] })
-    expect(() => createLowestScoreSelector().select({ numBlocks: 5, scorer }, 6)).toThrow(/cannot remove 6 of 5/)
+    expect(() => createLowestScoreSelector().select({ numBlocks: 5, scorer }, 6)).toThrow(
+      /cannot remove 6 of 5/,
+    )
   })
 })
