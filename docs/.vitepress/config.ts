@@ -16,6 +16,7 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: 'Quick start (CLI)', link: '/guide/quick-start' },
       { text: 'Library use', link: '/guide/library' },
       { text: 'Extending mi-prun', link: '/guide/extending' },
+      { text: 'Examples', link: '/guide/examples' },
     ],
   },
 ]
@@ -57,11 +58,21 @@ export default defineConfig({
     sidebar: {
       '/guide/': guide,
       '/concepts/': concepts,
-      '/reference/': [{ text: 'Reference', items: [{ text: 'CLI', link: '/reference/cli' }, { text: 'API', link: '/api/' }] }],
+      '/reference/': [
+        {
+          text: 'Reference',
+          items: [
+            { text: 'CLI', link: '/reference/cli' },
+            { text: 'API', link: '/api/' },
+          ],
+        },
+      ],
       '/api/': [{ text: 'API reference', link: '/api/', items: apiSidebar }],
     },
     search: { provider: 'local' },
     outline: { level: [2, 3] },
-    footer: { message: 'MIT licensed. An independent implementation of MI-PRUN (Zhang et al., arXiv 2601.07212).' },
+    footer: {
+      message: 'MIT licensed. An independent implementation of MI-PRUN (Zhang et al., arXiv 2601.07212).',
+    },
   },
 })
