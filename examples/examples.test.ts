@@ -51,5 +51,10 @@ describe('examples/load-dump.ts', () => {
     expect([...r.optimum]).toEqual([1, 4])
     expect(r.fbs).toHaveLength(2)
     expect(Number.isFinite(r.fbsObjective)).toBe(true)
+    // the exhaustive optimum of the analytic objective is also at least as good under the estimated MI
+    expect(r.optimumObjective).toBeGreaterThanOrEqual(r.fbsObjective)
+    expect(Math.abs(r.optimumObjective - (analyticSpanMi(1, 1, 4) + analyticSpanMi(4, 1, 4)))).toBeLessThan(
+      0.2,
+    )
   })
 })
