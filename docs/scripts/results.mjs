@@ -20,13 +20,18 @@ const esc = (s) =>
 const cell = (v) =>
   typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(6))) : v === null ? '' : esc(v)
 
-/** The command that reproduces a result file, from the bench script that writes it. */
+/** The command that reproduces a result file, from the bench script that writes it (null when unknown). */
 export function reproduceCommand(file) {
   const stem = basename(file).replace(/\.(json|md)$/, '')
-  const script =
-    stem.startsWith('evidence-') && stem !== 'evidence-scaling' ? 'evidence.bench.ts' : `${stem}.bench.ts`
-  if (!existsSync(join(root, 'bench', script))) return null
-  return `node --import tsx --conditions @mi-prun/source bench/${script}`
+  const tsx = 'node --import tsx --conditions @mi-prun/source'
+  const streaming = /^tfjs-streaming-d(\d+)-L(\d+)-(\d+x\d+)$/.exec(stem)
+  if (streaming)
+    return `MI_PRUN_BENCH_D=${streaming[1]} MI_PRUN_BENCH_LAYERS=${streaming[2]} MI_PRUN_BENCH_TOKENS=${streaming[3]} ${tsx} bench/tfjs-streaming.bench.ts`
+  if (stem === 'evidence-summary') return `${tsx} bench/evidence.bench.ts`
+  if (stem.startsWith('evidence-') && stem !== 'evidence-scaling')
+    return `EVIDENCE_MODELS=${stem.slice('evidence-'.length)} ${tsx} bench/evidence.bench.ts`
+  if (!existsSync(join(root, 'bench', `${stem}.bench.ts`))) return null
+  return `${tsx} bench/${stem}.bench.ts`
 }
 
 /** Tables of every array of records in `value`, found depth-first, each captioned with its JSON path. */
