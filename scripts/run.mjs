@@ -42,6 +42,9 @@ switch (job) {
     ensureInstalled()
     must(bin('tsc'), ['-b'])
     must(bin('tsc'), ['-p', join(root, 'docs', 'tsconfig.json')])
+    must(bin('tsc'), ['-p', join(root, 'examples', 'tsconfig.json')])
+    // publint --strict and are-the-types-wrong on the packed tarballs of every public package
+    must('node', [join(root, 'scripts', 'package-qa.mjs')])
     // The docs site is built before the tests: docs/test opens the built site in Chromium.
     must('npx', ['--yes', PNPM, '--filter', '@mi-prun/docs', 'run', 'docs:build'])
     must(bin('vitest'), ['run', ...rest])
