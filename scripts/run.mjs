@@ -43,6 +43,7 @@ switch (job) {
     must(bin('tsc'), ['-b'])
     must(bin('tsc'), ['-p', join(root, 'docs', 'tsconfig.json')])
     must(bin('tsc'), ['-p', join(root, 'examples', 'tsconfig.json')])
+    must(bin('tsc'), ['-p', join(root, 'bench', 'tsconfig.json')])
     // publint --strict and are-the-types-wrong on the packed tarballs of every public package
     must('node', [join(root, 'scripts', 'package-qa.mjs')])
     // The docs site is built before the tests: docs/test opens the built site in Chromium.
