@@ -36,7 +36,15 @@ function pair(n: number, d: number, seed: number): { x: Matrix; y: Matrix } {
   return { x: matrix(n, d, x), y: matrix(n, d, y) }
 }
 
-interface Point { estimator: string; n: number; d: number; ms: number; medianMs: number; runs: number; mi: number }
+interface Point {
+  estimator: string
+  n: number
+  d: number
+  ms: number
+  medianMs: number
+  runs: number
+  mi: number
+}
 const points: Point[] = []
 const time = (name: string, n: number, d: number): Point => {
   const est = estimatorFactories[name as keyof typeof estimatorFactories]({ k: 3, seed: 0 })
@@ -73,15 +81,41 @@ for (const name of Object.keys(estimatorFactories)) {
     if (p.ms > budgetMs) break
   }
   points.push(...byN, ...byD)
-  const fn = fitLine(byN.map((p) => Math.log(p.n)), byN.map((p) => Math.log(p.ms)))
-  const fd = fitLine(byD.map((p) => Math.log(p.d)), byD.map((p) => Math.log(p.ms)))
+  const fn = fitLine(
+    byN.map((p) => Math.log(p.n)),
+    byN.map((p) => Math.log(p.ms)),
+  )
+  const fd = fitLine(
+    byD.map((p) => Math.log(p.d)),
+    byD.map((p) => Math.log(p.ms)),
+  )
   // the largest three sizes: the asymptotic exponent, less affected by fixed per-call overheads
   const tn = byN.slice(-3)
   const td = byD.slice(-3)
-  const fn3 = fitLine(tn.map((p) => Math.log(p.n)), tn.map((p) => Math.log(p.ms)))
-  const fd3 = fitLine(td.map((p) => Math.log(p.d)), td.map((p) => Math.log(p.ms)))
-  fits.push({ estimator: name, exponentN: fn.slope, r2N: fn.r2, exponentNTop3: fn3.slope, atD: D0, exponentD: fd.slope, r2D: fd.r2, exponentDTop3: fd3.slope, atN: N0, byN, byD })
-  console.log(`${name}: time ∝ N^${fn.slope.toFixed(2)} (R² ${fn.r2.toFixed(3)}, d=${D0}; largest 3: ${fn3.slope.toFixed(2)}), ∝ d^${fd.slope.toFixed(2)} (R² ${fd.r2.toFixed(3)}, N=${N0}; largest 3: ${fd3.slope.toFixed(2)})`)
+  const fn3 = fitLine(
+    tn.map((p) => Math.log(p.n)),
+    tn.map((p) => Math.log(p.ms)),
+  )
+  const fd3 = fitLine(
+    td.map((p) => Math.log(p.d)),
+    td.map((p) => Math.log(p.ms)),
+  )
+  fits.push({
+    estimator: name,
+    exponentN: fn.slope,
+    r2N: fn.r2,
+    exponentNTop3: fn3.slope,
+    atD: D0,
+    exponentD: fd.slope,
+    r2D: fd.r2,
+    exponentDTop3: fd3.slope,
+    atN: N0,
+    byN,
+    byD,
+  })
+  console.log(
+    `${name}: time ∝ N^${fn.slope.toFixed(2)} (R² ${fn.r2.toFixed(3)}, d=${D0}; largest 3: ${fn3.slope.toFixed(2)}), ∝ d^${fd.slope.toFixed(2)} (R² ${fd.r2.toFixed(3)}, N=${N0}; largest 3: ${fd3.slope.toFixed(2)})`,
+  )
 }
 const streamingPath = join(here, 'results', 'tfjs-streaming.json')
 const streaming = existsSync(streamingPath) ? JSON.parse(readFileSync(streamingPath, 'utf8')).streaming : null
@@ -90,10 +124,36 @@ const md = [
   '',
   `Estimator time (minimum over ≥ ${reps} runs and ≥ 250 ms, in ms; medians in the JSON) on seeded correlated Gaussian pairs, d per side; ${process.version}, 2 shared CPU cores.`,
   '',
-  mdTable(['estimator', `growth exponent in N (d=${D0}), all sizes`, 'R²', 'largest 3 N', `growth exponent in d (N=${N0}), all sizes`, 'R²', 'largest 3 d', ...Ns.map((n) => `ms N=${n}`), ...Ds.map((d) => `ms d=${d}`)],
-    fits.map((f) => [f['estimator'] as string, (f['exponentN'] as number).toFixed(2), (f['r2N'] as number).toFixed(3), (f['exponentNTop3'] as number).toFixed(2), (f['exponentD'] as number).toFixed(2), (f['r2D'] as number).toFixed(3), (f['exponentDTop3'] as number).toFixed(2),
-      ...Ns.map((n) => { const p = (f['byN'] as Point[]).find((q) => q.n === n); return p ? p.ms.toFixed(1) : 'skipped' }),
-      ...Ds.map((d) => { const p = (f['byD'] as Point[]).find((q) => q.d === d); return p ? p.ms.toFixed(1) : 'skipped' })])),
+  mdTable(
+    [
+      'estimator',
+      `growth exponent in N (d=${D0}), all sizes`,
+      'R²',
+      'largest 3 N',
+      `growth exponent in d (N=${N0}), all sizes`,
+      'R²',
+      'largest 3 d',
+      ...Ns.map((n) => `ms N=${n}`),
+      ...Ds.map((d) => `ms d=${d}`),
+    ],
+    fits.map((f) => [
+      f['estimator'] as string,
+      (f['exponentN'] as number).toFixed(2),
+      (f['r2N'] as number).toFixed(3),
+      (f['exponentNTop3'] as number).toFixed(2),
+      (f['exponentD'] as number).toFixed(2),
+      (f['r2D'] as number).toFixed(3),
+      (f['exponentDTop3'] as number).toFixed(2),
+      ...Ns.map((n) => {
+        const p = (f['byN'] as Point[]).find((q) => q.n === n)
+        return p ? p.ms.toFixed(1) : 'skipped'
+      }),
+      ...Ds.map((d) => {
+        const p = (f['byD'] as Point[]).find((q) => q.d === d)
+        return p ? p.ms.toFixed(1) : 'skipped'
+      }),
+    ]),
+  ),
   '',
   streaming
     ? `Layer streaming (from bench/results/tfjs-streaming.json, tfjs-streaming.bench.ts): synthetic ${streaming.layers}-layer d=${streaming.d} checkpoint of ${(streaming.checkpointBytes / 2 ** 30).toFixed(2)} GiB, one streamed forward of ${streaming.batch}×${streaming.seqLen} tokens collecting all ${streaming.states} hidden states: peak RSS ${(streaming.peakRss / 2 ** 20).toFixed(0)} MiB = ${streaming.ratioPeakToCheckpoint.toFixed(3)} × checkpoint, ${streaming.ratioPeakToBlockPlusEmbPlusAct.toFixed(3)} × (largest block + embeddings/head + activation store); forward ${(streaming.forwardMs / 1000).toFixed(1)} s.`
@@ -102,8 +162,22 @@ const md = [
 console.log(md.join('\n'))
 mkdirSync(join(here, 'results'), { recursive: true })
 const out = join(here, 'results', 'evidence-scaling')
-const json = { kind: 'bench-evidence-scaling', node: process.version, Ns, Ds, N0, D0, reps, budgetMs, fits, streaming }
-for (const [ext, body] of [['json', `${JSON.stringify(json, null, 2)}\n`], ['md', `${md.join('\n')}\n`]] as const) {
+const json = {
+  kind: 'bench-evidence-scaling',
+  node: process.version,
+  Ns,
+  Ds,
+  N0,
+  D0,
+  reps,
+  budgetMs,
+  fits,
+  streaming,
+}
+for (const [ext, body] of [
+  ['json', `${JSON.stringify(json, null, 2)}\n`],
+  ['md', `${md.join('\n')}\n`],
+] as const) {
   writeFileSync(`${out}.${ext}.tmp`, body)
   renameSync(`${out}.${ext}.tmp`, `${out}.${ext}`)
 }

@@ -23,20 +23,35 @@ if (present.length === 0) {
 for (const m of present) {
   const metrics = JSON.parse(readFileSync(join(root, 'models', m, 'metrics.json'), 'utf8'))
   const step = metrics.valid?.best_step ?? 0
-  console.log(`${m}: valid.best_step ${step}, valid loss ${metrics.valid?.best_loss_nats} nats${step < 100 ? ' — WARNING: an untrained checkpoint; the evidence is only meaningful on the trained model' : ''}`)
+  console.log(
+    `${m}: valid.best_step ${step}, valid loss ${metrics.valid?.best_loss_nats} nats${step < 100 ? ' — WARNING: an untrained checkpoint; the evidence is only meaningful on the trained model' : ''}`,
+  )
 }
 const t0 = performance.now()
 const codes = await Promise.all(
   present.map(
     (m) =>
       new Promise<number>((res) => {
-        const c = spawn(process.execPath, ['--import', 'tsx', '--conditions', '@mi-prun/source', join(here, 'evidence/run-model.ts'), `models/${m}`, m], { cwd: here, stdio: ['ignore', 'inherit', 'inherit'] })
+        const c = spawn(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            '--conditions',
+            '@mi-prun/source',
+            join(here, 'evidence/run-model.ts'),
+            `models/${m}`,
+            m,
+          ],
+          { cwd: here, stdio: ['ignore', 'inherit', 'inherit'] },
+        )
         c.on('exit', (code) => res(code ?? 1))
       }),
   ),
 )
 console.log(`all models: ${((performance.now() - t0) / 1000).toFixed(0)} s wall`)
-for (const m of present.filter((_, i) => codes[i] === 0)) console.log(`\n${readFileSync(join(here, 'results', `evidence-${m}.md`), 'utf8')}`)
+for (const m of present.filter((_, i) => codes[i] === 0))
+  console.log(`\n${readFileSync(join(here, 'results', `evidence-${m}.md`), 'utf8')}`)
 // the summary covers every model with a result on disk (this run's and earlier runs of other models)
 const all = ['gpt2-kjv', 'llama-kjv'].filter((m) => existsSync(join(here, 'results', `evidence-${m}.json`)))
 const results = all.map((m) => JSON.parse(readFileSync(join(here, 'results', `evidence-${m}.json`), 'utf8')))

@@ -9,7 +9,12 @@ import { loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRng, matrix } from '@mi-prun/core'
-import { choleskyDropping, createGaussianEstimator, gramUpper, symmetrizeFromUpper } from '@mi-prun/mi-gaussian'
+import {
+  choleskyDropping,
+  createGaussianEstimator,
+  gramUpper,
+  symmetrizeFromUpper,
+} from '@mi-prun/mi-gaussian'
 import { createPcaReducer } from '@mi-prun/mi-reducers'
 import { CholeskyDecomposition, EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix'
 
@@ -32,7 +37,10 @@ function time<T>(reps: number, f: () => T): { seconds: number; secondsMin: numbe
   return { seconds: median(t), secondsMin: Math.min(...t), out }
 }
 function numpy(args: string[], env: Record<string, string> = {}): Record<string, number | string> {
-  const r = spawnSync('python3', [join(here, 'gaussian_numpy.py'), ...args], { encoding: 'utf8', env: { ...process.env, ...env } })
+  const r = spawnSync('python3', [join(here, 'gaussian_numpy.py'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  })
   if (r.status !== 0) throw new Error(`gaussian_numpy.py failed: ${r.stderr}`)
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number | string>
 }
@@ -63,7 +71,10 @@ const y = matrix(n, dy, yData)
 const est = createGaussianEstimator()
 const ours = time(REPS, () => est.estimateDetailed(x, y))
 const np = numpy(['gaussian', gFile, String(n), String(dx), String(dy), String(REPS)])
-const np1 = numpy(['gaussian', gFile, String(n), String(dx), String(dy), String(REPS)], { OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' })
+const np1 = numpy(['gaussian', gFile, String(n), String(dx), String(dy), String(REPS)], {
+  OPENBLAS_NUM_THREADS: '1',
+  OMP_NUM_THREADS: '1',
+})
 // where our time goes: the covariance kernel alone and the joint Cholesky alone
 const zcol = new Float64Array(n * (dx + dy))
 for (let i = 0; i < n; i++) for (let j = 0; j < dx; j++) zcol[j * n + i] = xData[i * dx + j]!
@@ -103,13 +114,18 @@ const pxm = matrix(n, d, px)
 const pym = matrix(n, d, py)
 const oursPca = time(2, () => pcaRed.reducePair(pxm, pym))
 const npPca = numpy(['pca', pFile, String(n), String(d), String(r), '3'])
-const npPca1 = numpy(['pca', pFile, String(n), String(d), String(r), '3'], { OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' })
+const npPca1 = numpy(['pca', pFile, String(n), String(d), String(r), '3'], {
+  OPENBLAS_NUM_THREADS: '1',
+  OMP_NUM_THREADS: '1',
+})
 
 // ---- ml-matrix against our kernels (the measurements behind the choice) ----------------------------
 const mlN = 2000
 const mlD = 256
 const a = Float64Array.from({ length: mlN * mlD }, () => prng.normal())
-const mlA = new MlMatrix(Array.from({ length: mlN }, (_, i) => Array.from(a.subarray(i * mlD, (i + 1) * mlD))))
+const mlA = new MlMatrix(
+  Array.from({ length: mlN }, (_, i) => Array.from(a.subarray(i * mlD, (i + 1) * mlD))),
+)
 const aCol = new Float64Array(mlN * mlD)
 for (let i = 0; i < mlN; i++) for (let j = 0; j < mlD; j++) aCol[j * mlN + i] = a[i * mlD + j]!
 const ourXtX = time(2, () => gramUpper(mlN, mlD, aCol, new Float64Array(mlD * mlD)))
@@ -133,7 +149,13 @@ const result = {
   loadAverageAtEnd: loadavg(),
   gaussian: {
     name: `gaussian:n=${n},d=${dx}+${dy}`,
-    ours: { seconds: ours.seconds, secondsMin: ours.secondsMin, value: ours.out.value, raw: ours.out.raw, bias: ours.out.bias },
+    ours: {
+      seconds: ours.seconds,
+      secondsMin: ours.secondsMin,
+      value: ours.out.value,
+      raw: ours.out.raw,
+      bias: ours.out.bias,
+    },
     numpy: np,
     numpySingleThread: np1,
     ratio,
@@ -141,7 +163,11 @@ const result = {
     ratioSingleThread: ours.seconds / Number(np1.seconds),
     absDifference: Math.abs(ours.out.value - Number(np.value)),
     target: 3,
-    breakdown: { covarianceKernelSeconds: gram.seconds, jointCholeskySeconds: chol.seconds, gflopsCovariance: (n * D * D) / 1e9 / gram.seconds },
+    breakdown: {
+      covarianceKernelSeconds: gram.seconds,
+      jointCholeskySeconds: chol.seconds,
+      gflopsCovariance: (n * D * D) / 1e9 / gram.seconds,
+    },
   },
   pca: {
     name: `pca:n=${n},d=${d},r=${r},fit=joint`,
@@ -162,13 +188,25 @@ const result = {
 const f = (v: number): string => v.toFixed(4)
 console.log(`| case | ours s | numpy s | ratio | numpy 1-thread s | ratio | |diff| |`)
 console.log(`|---|---|---|---|---|---|---|`)
-console.log(`| ${result.gaussian.name} | ${f(ours.seconds)} | ${f(Number(np.seconds))} | ${ratio.toFixed(2)} | ${f(Number(np1.seconds))} | ${result.gaussian.ratioSingleThread.toFixed(2)} | ${result.gaussian.absDifference.toExponential(2)} |`)
-console.log(`| ${result.pca.name} | ${f(oursPca.seconds)} | ${f(Number(npPca.seconds))} | ${result.pca.ratio.toFixed(2)} | ${f(Number(npPca1.seconds))} | ${result.pca.ratioSingleThread.toFixed(2)} | ${result.pca.explainedDifference.toExponential(2)} (explained) |`)
-console.log(`value ours ${ours.out.value} numpy ${np.value}; breakdown: covariance ${f(gram.seconds)} s (${result.gaussian.breakdown.gflopsCovariance.toFixed(2)} GFLOP/s), joint Cholesky ${f(chol.seconds)} s`)
-console.log(`ml-matrix vs ours: XtX 2000x256 ${f(mlXtX.seconds)} vs ${f(ourXtX.seconds)} s; Cholesky 256 ${f(mlChol.seconds)} vs ${f(ourChol.seconds)} s; Cholesky 512 ${f(mlChol512.seconds)} vs ${f(chol.seconds)} s; EVD 256 ${f(mlEvd.seconds)} s`)
+console.log(
+  `| ${result.gaussian.name} | ${f(ours.seconds)} | ${f(Number(np.seconds))} | ${ratio.toFixed(2)} | ${f(Number(np1.seconds))} | ${result.gaussian.ratioSingleThread.toFixed(2)} | ${result.gaussian.absDifference.toExponential(2)} |`,
+)
+console.log(
+  `| ${result.pca.name} | ${f(oursPca.seconds)} | ${f(Number(npPca.seconds))} | ${result.pca.ratio.toFixed(2)} | ${f(Number(npPca1.seconds))} | ${result.pca.ratioSingleThread.toFixed(2)} | ${result.pca.explainedDifference.toExponential(2)} (explained) |`,
+)
+console.log(
+  `value ours ${ours.out.value} numpy ${np.value}; breakdown: covariance ${f(gram.seconds)} s (${result.gaussian.breakdown.gflopsCovariance.toFixed(2)} GFLOP/s), joint Cholesky ${f(chol.seconds)} s`,
+)
+console.log(
+  `ml-matrix vs ours: XtX 2000x256 ${f(mlXtX.seconds)} vs ${f(ourXtX.seconds)} s; Cholesky 256 ${f(mlChol.seconds)} vs ${f(ourChol.seconds)} s; Cholesky 512 ${f(mlChol512.seconds)} vs ${f(chol.seconds)} s; EVD 256 ${f(mlEvd.seconds)} s`,
+)
 mkdirSync(join(here, 'results'), { recursive: true })
 const out = join(here, 'results', 'gaussian-vs-numpy.json')
 writeFileSync(`${out}.tmp`, `${JSON.stringify(result, null, 2)}\n`)
 renameSync(`${out}.tmp`, out)
-console.log(`load average (1, 5, 15 min) at start ${loadAtStart.map((v) => v.toFixed(1)).join(', ')}, at end ${loadavg().map((v) => v.toFixed(1)).join(', ')}`)
+console.log(
+  `load average (1, 5, 15 min) at start ${loadAtStart.map((v) => v.toFixed(1)).join(', ')}, at end ${loadavg()
+    .map((v) => v.toFixed(1))
+    .join(', ')}`,
+)
 console.log(`wrote ${out}`)

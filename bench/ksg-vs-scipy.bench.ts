@@ -46,7 +46,11 @@ function data(c: Case, seed: number): { x: Matrix; y: Matrix } {
 }
 
 /** Wall seconds and process CPU seconds (all threads) of one estimate. */
-function timeOurs(x: Matrix, y: Matrix, threads: number): { value: number; seconds: number; cpuSeconds: number } {
+function timeOurs(
+  x: Matrix,
+  y: Matrix,
+  threads: number,
+): { value: number; seconds: number; cpuSeconds: number } {
   const est = createKsgEstimator({ k: K, jitter: 0, threads })
   const c0 = process.cpuUsage()
   const t0 = performance.now()
@@ -79,8 +83,21 @@ function timeScipy(dir: string, c: Case, x: Matrix, y: Matrix): ScipyResult | 'c
   const yp = join(dir, 'y.bin')
   writeFileSync(xp, Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength))
   writeFileSync(yp, Buffer.from(y.data.buffer, y.data.byteOffset, y.data.byteLength))
-  const args = [join(here, 'ksg_scipy.py'), xp, yp, String(c.n), String(c.dx), String(c.dy), String(K), String(THREADS)]
-  const r = spawnSync('python3', args, { encoding: 'utf8', timeout: SCIPY_CAP_S * 1000 + 30_000, killSignal: 'SIGKILL' })
+  const args = [
+    join(here, 'ksg_scipy.py'),
+    xp,
+    yp,
+    String(c.n),
+    String(c.dx),
+    String(c.dy),
+    String(K),
+    String(THREADS),
+  ]
+  const r = spawnSync('python3', args, {
+    encoding: 'utf8',
+    timeout: SCIPY_CAP_S * 1000 + 30_000,
+    killSignal: 'SIGKILL',
+  })
   if (r.error !== undefined && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') return 'cap'
   if (r.signal === 'SIGKILL') return 'cap'
   if (r.status !== 0) return `python3 failed (${r.status}): ${r.stderr.trim().split('\n').pop() ?? ''}`
@@ -91,8 +108,12 @@ const rows: Array<Record<string, unknown>> = []
 const dir = mkdtempSync(join(tmpdir(), 'ksg-bench-'))
 const load0 = loadavg()
 let versions: { numpy?: string; scipy?: string } = {}
-console.log(`KSG-1, k=${K}, jitter off, ρ=${RHO} pairs; ours: ${THREADS} threads (and 1); scipy cKDTree workers=${THREADS}; cap ${SCIPY_CAP_S} s`)
-console.log('wall seconds; speed-up = scipy wall / ours wall (2 threads); cpu ratio = scipy CPU s / ours CPU s (all threads)')
+console.log(
+  `KSG-1, k=${K}, jitter off, ρ=${RHO} pairs; ours: ${THREADS} threads (and 1); scipy cKDTree workers=${THREADS}; cap ${SCIPY_CAP_S} s`,
+)
+console.log(
+  'wall seconds; speed-up = scipy wall / ours wall (2 threads); cpu ratio = scipy CPU s / ours CPU s (all threads)',
+)
 console.log('case                     ours(2t) s  ours(1t) s    scipy s   speed-up  cpu ratio  |difference|')
 try {
   warmUp()
@@ -125,8 +146,14 @@ try {
       cpuRatio: typeof sc === 'object' ? sc.cpuSeconds / ours.cpuSeconds : null,
       absDifference: diff,
     })
-    const scipyCell = typeof sc === 'object' ? sc.seconds.toFixed(2) : sc === 'cap' ? `> ${SCIPY_CAP_S}` : 'failed'
-    const ratioCell = ratio === null ? (sc === 'cap' ? `> ${(SCIPY_CAP_S / ours.seconds).toFixed(1)}×` : '-') : `${ratio.toFixed(2)}×`
+    const scipyCell =
+      typeof sc === 'object' ? sc.seconds.toFixed(2) : sc === 'cap' ? `> ${SCIPY_CAP_S}` : 'failed'
+    const ratioCell =
+      ratio === null
+        ? sc === 'cap'
+          ? `> ${(SCIPY_CAP_S / ours.seconds).toFixed(1)}×`
+          : '-'
+        : `${ratio.toFixed(2)}×`
     const cpuCell = typeof sc === 'object' ? `${(sc.cpuSeconds / ours.cpuSeconds).toFixed(2)}×` : '-'
     console.log(
       `${name.padEnd(24)} ${ours.seconds.toFixed(2).padStart(10)} ${ours1.seconds.toFixed(2).padStart(11)} ${scipyCell.padStart(10)} ${ratioCell.padStart(10)} ${cpuCell.padStart(10)}  ${diff === null ? '-' : diff.toExponential(1)}`,
@@ -145,7 +172,13 @@ const result = {
   reference: 'scipy cKDTree KSG-1 (bench/ksg_scipy.py), workers = ours threads',
   threads: THREADS,
   scipyCapSeconds: SCIPY_CAP_S,
-  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version, loadavgStart: load0, loadavgEnd: loadavg() },
+  machine: {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: availableParallelism(),
+    node: process.version,
+    loadavgStart: load0,
+    loadavgEnd: loadavg(),
+  },
   note: 'shared 2-core machine; wall times depend on the load (see loadavg); the CPU-time ratio is less sensitive to it',
   versions,
   date: new Date().toISOString(),

@@ -10,12 +10,27 @@ import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { discoverBlocks, encodeModel, loadOnnxModel, readModelFile, resolveOrt, withHiddenOutputs } from '../packages/adapters/onnx/src/index.js'
+import {
+  discoverBlocks,
+  encodeModel,
+  loadOnnxModel,
+  readModelFile,
+  resolveOrt,
+  withHiddenOutputs,
+} from '../packages/adapters/onnx/src/index.js'
 import { loadHfModel } from '../packages/adapters/tfjs/src/index.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
-const { values } = parseArgs({ options: { repeats: { type: 'string', default: '15' }, batch: { type: 'string', default: '4' }, seq: { type: 'string', default: '64' }, tfjsRepeats: { type: 'string', default: '3' }, threads: { type: 'string', default: '1' } } })
+const { values } = parseArgs({
+  options: {
+    repeats: { type: 'string', default: '15' },
+    batch: { type: 'string', default: '4' },
+    seq: { type: 'string', default: '64' },
+    tfjsRepeats: { type: 'string', default: '3' },
+    threads: { type: 'string', default: '1' },
+  },
+})
 const R = Number(values.repeats)
 const B = Number(values.batch)
 const S = Number(values.seq)
@@ -26,7 +41,8 @@ const THREADS = Number(values.threads)
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 // Without an injected module the adapter imports onnxruntime-node from its own package.
 const ort = (await resolveOrt(undefined)) as any
-const version = (p: string) => JSON.parse(readFileSync(join(root, p, 'package.json'), 'utf8')).version as string
+const version = (p: string) =>
+  JSON.parse(readFileSync(join(root, p, 'package.json'), 'utf8')).version as string
 
 const results: Record<string, unknown>[] = []
 for (const name of ['gpt2-kjv', 'llama-kjv']) {
@@ -46,12 +62,21 @@ for (const name of ['gpt2-kjv', 'llama-kjv']) {
     const st = discoverBlocks(lf.model, { numBlocks: cfg.num_hidden_layers ?? cfg.n_layer })
     const opts = { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: THREADS }
     const plain = await ort.InferenceSession.create(file, opts)
-    const hidden = await ort.InferenceSession.create(encodeModel(withHiddenOutputs(lf.model, st.hiddenStates).model), opts)
+    const hidden = await ort.InferenceSession.create(
+      encodeModel(withHiddenOutputs(lf.model, st.hiddenStates).model),
+      opts,
+    )
     const feeds: Record<string, unknown> = {}
     for (const n of plain.inputNames as string[]) {
       if (n === 'input_ids') feeds[n] = new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [B, S])
-      else if (n === 'attention_mask') feeds[n] = new ort.Tensor('int64', new BigInt64Array(B * S).fill(1n), [B, S])
-      else if (n === 'position_ids') feeds[n] = new ort.Tensor('int64', BigInt64Array.from({ length: B * S }, (_, i) => BigInt(i % S)), [B, S])
+      else if (n === 'attention_mask')
+        feeds[n] = new ort.Tensor('int64', new BigInt64Array(B * S).fill(1n), [B, S])
+      else if (n === 'position_ids')
+        feeds[n] = new ort.Tensor(
+          'int64',
+          BigInt64Array.from({ length: B * S }, (_, i) => BigInt(i % S)),
+          [B, S],
+        )
       else throw new Error(`unexpected input ${n}`)
     }
     await plain.run(feeds)
@@ -82,7 +107,11 @@ for (const name of ['gpt2-kjv', 'llama-kjv']) {
     await plain.release()
     await hidden.release()
     // (2) adapter throughput, logits only and with hidden states.
-    const onnx = await loadOnnxModel(dir, { ort: async () => ort, executionProviders: ['cpu'], intraOpNumThreads: THREADS })
+    const onnx = await loadOnnxModel(dir, {
+      ort: async () => ort,
+      executionProviders: ['cpu'],
+      intraOpNumThreads: THREADS,
+    })
     const batch = { ids, batch: B, seqLen: S }
     await onnx.forward(batch)
     await onnx.forward(batch, { hiddenStates: true })
@@ -102,17 +131,24 @@ for (const name of ['gpt2-kjv', 'llama-kjv']) {
     await onnx.dispose()
     const tf = await loadHfModel(dir, { backend: 'wasm' })
     // Agreement of the two engines on this batch (max |a-b| / max |b|, b = TF.js).
-    const on = await loadOnnxModel(dir, { ort: async () => ort, executionProviders: ['cpu'], intraOpNumThreads: THREADS })
+    const on = await loadOnnxModel(dir, {
+      ort: async () => ort,
+      executionProviders: ['cpu'],
+      intraOpNumThreads: THREADS,
+    })
     const a = await on.forward(batch, { hiddenStates: true })
     const b = await tf.forward(batch, { hiddenStates: true })
     const rel = (x: Float32Array, y: Float32Array) => {
       let n = 0
       let d = 1e-30
-      for (let k = 0; k < x.length; k++) (n = Math.max(n, Math.abs(x[k]! - y[k]!))), (d = Math.max(d, Math.abs(y[k]!)))
+      for (let k = 0; k < x.length; k++)
+        ((n = Math.max(n, Math.abs(x[k]! - y[k]!))), (d = Math.max(d, Math.abs(y[k]!))))
       return n / d
     }
     row.onnxVsTfjsLogitsRel = rel(a.logits!.data, b.logits!.data)
-    row.onnxVsTfjsHiddenRelMax = Math.max(...a.hiddenStates!.map((h, i) => rel(h.data, b.hiddenStates![i]!.data)))
+    row.onnxVsTfjsHiddenRelMax = Math.max(
+      ...a.hiddenStates!.map((h, i) => rel(h.data, b.hiddenStates![i]!.data)),
+    )
     await on.dispose()
     const ft: number[] = []
     for (let r = 0; r < RT; r++) {
@@ -132,8 +168,12 @@ for (const name of ['gpt2-kjv', 'llama-kjv']) {
 }
 
 const fmt = (x: unknown, d = 1) => (typeof x === 'number' ? x.toFixed(d) : String(x ?? '-'))
-console.log(`\nONNX adapter bench, batch ${B}x${S}, ${THREADS} ORT thread(s), median of ${R} interleaved repeats (TF.js: ${RT})`)
-console.log('model      | plain ORT ms | +h_0..h_T ms | ratio (of mins) | adapter fwd ms | ONNX tok/s | TF.js tok/s | ONNX/TF.js | rel diff logits / h')
+console.log(
+  `\nONNX adapter bench, batch ${B}x${S}, ${THREADS} ORT thread(s), median of ${R} interleaved repeats (TF.js: ${RT})`,
+)
+console.log(
+  'model      | plain ORT ms | +h_0..h_T ms | ratio (of mins) | adapter fwd ms | ONNX tok/s | TF.js tok/s | ONNX/TF.js | rel diff logits / h',
+)
 for (const r of results) {
   if (r.error !== undefined) {
     console.log(`${String(r.model).padEnd(10)} | error: ${r.error}`)
@@ -149,9 +189,22 @@ writeFileSync(
   JSON.stringify(
     {
       kind: 'bench-onnx',
-      versions: { node: process.versions.node, 'onnxruntime-node': version('packages/adapters/onnx/node_modules/onnxruntime-node') },
+      versions: {
+        node: process.versions.node,
+        'onnxruntime-node': version('packages/adapters/onnx/node_modules/onnxruntime-node'),
+      },
       machine: { cpus: cpus().length, model: cpus()[0]?.model, loadAverage1m: loadavg()[0] },
-      settings: { repeats: R, tfjsRepeats: RT, batch: B, seqLen: S, ortOptions: { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: THREADS } },
+      settings: {
+        repeats: R,
+        tfjsRepeats: RT,
+        batch: B,
+        seqLen: S,
+        ortOptions: {
+          executionProviders: ['cpu'],
+          graphOptimizationLevel: 'all',
+          intraOpNumThreads: THREADS,
+        },
+      },
       results,
     },
     null,

@@ -15,10 +15,14 @@ const scripts = readdirSync(here)
 let failed = 0
 for (const s of scripts) {
   console.log(`\n=== ${s}`)
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions', '@mi-prun/source', join(here, s)], {
-    cwd: here,
-    stdio: 'inherit',
-  })
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--conditions', '@mi-prun/source', join(here, s)],
+    {
+      cwd: here,
+      stdio: 'inherit',
+    },
+  )
   if (r.status !== 0) failed++
 }
 if (scripts.length === 0) console.log('no benchmark scripts matched')

@@ -35,7 +35,12 @@ async function child(dir: string, batch: number, seqLen: number): Promise<void> 
   const t1 = performance.now()
   const r = await model.forward(
     { ids, batch, seqLen },
-    { hiddenStates: true, onProgress: () => { sampled = Math.max(sampled, process.memoryUsage().rss) } },
+    {
+      hiddenStates: true,
+      onProgress: () => {
+        sampled = Math.max(sampled, process.memoryUsage().rss)
+      },
+    },
   )
   const t2 = performance.now()
   const finite = r.logits!.data.every(Number.isFinite)
@@ -80,18 +85,30 @@ async function throughput(dir: string): Promise<Record<string, unknown>> {
 }
 
 async function main(): Promise<void> {
-  if (process.argv[2] === '--child') return child(process.argv[3]!, Number(process.argv[4]), Number(process.argv[5]))
+  if (process.argv[2] === '--child')
+    return child(process.argv[3]!, Number(process.argv[4]), Number(process.argv[5]))
   const layers = Number(process.env['MI_PRUN_BENCH_LAYERS'] ?? 10)
   const d = Number(process.env['MI_PRUN_BENCH_D'] ?? 2048)
-  const [batch, seqLen] = (process.env['MI_PRUN_BENCH_TOKENS'] ?? '2x64').split('x').map(Number) as [number, number]
+  const [batch, seqLen] = (process.env['MI_PRUN_BENCH_TOKENS'] ?? '2x64').split('x').map(Number) as [
+    number,
+    number,
+  ]
   const root = mkdtempSync(join(tmpdir(), 'mi-prun-stream-bench-'))
   const results: Record<string, unknown> = { bench: 'tfjs-streaming', node: process.version }
   try {
     const dir = join(root, 'llama-big')
     const tg = performance.now()
     await generateRandomCheckpoint(dir, {
-      arch: 'llama', seed: 1, hiddenSize: d, numBlocks: layers, numHeads: d / 128, numKvHeads: d / 128,
-      intermediateSize: Math.round((d * 11) / 4), vocabSize: 32000, maxPositions: 2048, tied: false,
+      arch: 'llama',
+      seed: 1,
+      hiddenSize: d,
+      numBlocks: layers,
+      numHeads: d / 128,
+      numKvHeads: d / 128,
+      intermediateSize: Math.round((d * 11) / 4),
+      vocabSize: 32000,
+      maxPositions: 2048,
+      tied: false,
     })
     const s = inspectHfModel(dir)
     const diskBytes = s.tensors.reduce((a, t) => a + t.bytes, 0)
@@ -100,16 +117,41 @@ async function main(): Promise<void> {
     const activations = (layers + 1) * N * d * 4 + N * s.arch.vocabSize * 4
     const budgetBlockAct = largestBlock + activations
     const budget = largestBlock + s.globalBytes + activations
-    console.log(`generated ${(diskBytes / 2 ** 30).toFixed(2)} GiB (${layers} blocks, d=${d}) in ${((performance.now() - tg) / 1000).toFixed(1)} s`)
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions', '@mi-prun/source', fileURLToPath(import.meta.url), '--child', dir, String(batch), String(seqLen)], {
-      encoding: 'utf8', cwd: here, maxBuffer: 1 << 24,
-    })
+    console.log(
+      `generated ${(diskBytes / 2 ** 30).toFixed(2)} GiB (${layers} blocks, d=${d}) in ${((performance.now() - tg) / 1000).toFixed(1)} s`,
+    )
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--conditions',
+        '@mi-prun/source',
+        fileURLToPath(import.meta.url),
+        '--child',
+        dir,
+        String(batch),
+        String(seqLen),
+      ],
+      {
+        encoding: 'utf8',
+        cwd: here,
+        maxBuffer: 1 << 24,
+      },
+    )
     const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '))
-    if (r.status !== 0 || line === undefined) throw new Error(`child failed (${r.status}): ${r.stderr.slice(-2000)}`)
+    if (r.status !== 0 || line === undefined)
+      throw new Error(`child failed (${r.status}): ${r.stderr.slice(-2000)}`)
     const c = JSON.parse(line.slice(7)) as Record<string, number>
     const stream = {
-      checkpointBytes: diskBytes, layers, d, batch, seqLen,
-      largestBlockBytes: largestBlock, embeddingsAndHeadBytes: s.globalBytes, activationStoreBytes: activations,
+      checkpointBytes: diskBytes,
+      layers,
+      d,
+      batch,
+      seqLen,
+      largestBlockBytes: largestBlock,
+      embeddingsAndHeadBytes: s.globalBytes,
+      activationStoreBytes: activations,
       ...c,
       ratioPeakToBlockPlusEmbPlusAct: c['peakRss']! / budget,
       ratioPeakToBlockPlusAct: c['peakRss']! / budgetBlockAct,
@@ -144,12 +186,16 @@ async function main(): Promise<void> {
       continue
     }
     const t = await throughput(dir)
-    console.log(`models/${name}: ${t['tokensPerSecond']} tokens/s (wasm, ${t['batch']}x${t['seqLen']}, hidden states kept)`)
+    console.log(
+      `models/${name}: ${t['tokensPerSecond']} tokens/s (wasm, ${t['batch']}x${t['seqLen']}, hidden states kept)`,
+    )
     tp.push({ ...t, model: `models/${name}` })
   }
   results['throughput'] = tp
   mkdirSync(join(here, 'results'), { recursive: true })
-  const custom = ['MI_PRUN_BENCH_LAYERS', 'MI_PRUN_BENCH_D', 'MI_PRUN_BENCH_TOKENS'].some((k) => process.env[k] !== undefined)
+  const custom = ['MI_PRUN_BENCH_LAYERS', 'MI_PRUN_BENCH_D', 'MI_PRUN_BENCH_TOKENS'].some(
+    (k) => process.env[k] !== undefined,
+  )
   const file = custom ? `tfjs-streaming-d${d}-L${layers}-${batch}x${seqLen}.json` : 'tfjs-streaming.json'
   writeFileSync(join(here, 'results', file), JSON.stringify(results, null, 2) + '\n')
 }

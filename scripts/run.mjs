@@ -16,7 +16,12 @@ const job = process.argv[2]
 const rest = process.argv.slice(3)
 
 function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' }, ...opts })
+  const r = spawnSync(cmd, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
+    ...opts,
+  })
   if (r.error) throw r.error
   return r.status ?? 1
 }
@@ -28,7 +33,8 @@ function must(cmd, args, opts) {
 function ensureInstalled() {
   const marker = join(root, 'node_modules', '.modules.yaml')
   const lock = join(root, 'pnpm-lock.yaml')
-  const fresh = existsSync(marker) && (!existsSync(lock) || statSync(marker).mtimeMs >= statSync(lock).mtimeMs)
+  const fresh =
+    existsSync(marker) && (!existsSync(lock) || statSync(marker).mtimeMs >= statSync(lock).mtimeMs)
   if (fresh) return
   console.error(`[mi-prun] installing the workspace with ${PNPM} (one time) ...`)
   const frozen = existsSync(lock) ? ['--frozen-lockfile'] : []
@@ -40,6 +46,7 @@ const bin = (name) => join(root, 'node_modules', '.bin', name)
 switch (job) {
   case 'test': {
     ensureInstalled()
+    must(bin('prettier'), ['--check', '--log-level', 'warn', '.'])
     must(bin('tsc'), ['-b'])
     must(bin('tsc'), ['-p', join(root, 'docs', 'tsconfig.json')])
     must(bin('tsc'), ['-p', join(root, 'examples', 'tsconfig.json')])

@@ -7,7 +7,12 @@ import { createProgress } from '../../apps/cli/src/progress.js'
 export { openSession, sessionSettings, selectorRegistry } from '../../apps/cli/src/session.js'
 export type { Session, SessionSettings, SelectorName } from '../../apps/cli/src/session.js'
 export { evalPerplexity, heldoutIds, bundledTasks } from '../../apps/cli/src/commands/eval.js'
-export { createMiScorer, estimatorFactories, parseEstimatorSpec, parseReducerSpec } from '../../apps/cli/src/scoring.js'
+export {
+  createMiScorer,
+  estimatorFactories,
+  parseEstimatorSpec,
+  parseReducerSpec,
+} from '../../apps/cli/src/scoring.js'
 export { pairwiseJaccard, jaccard } from '../../apps/cli/src/report/schema.js'
 export { prefixable } from './prefix.js'
 

@@ -12,11 +12,19 @@ export function evidenceSettings(quick: boolean) {
     subsets: 5,
     reducer: 'pca:32',
     ksgK: 3,
-    estimators: quick ? ['gaussian', 'binning'] : ['gaussian', 'binning', 'ksg', 'ensemble:gaussian,binning,ksg'],
+    estimators: quick
+      ? ['gaussian', 'binning']
+      : ['gaussian', 'binning', 'ksg', 'ensemble:gaussian,binning,ksg'],
     reducerEstimators: ['gaussian', 'binning'],
     reducers: quick ? ['pca:16', 'rp:16'] : ['pca:16', 'pca:32', 'pca:64', 'rp:32', 'none'],
     sizeEstimators: ['gaussian'],
-    sizes: (quick ? [[4, 32]] : [[4, 64], [8, 128], [32, 128]]) as Array<[number, number]>,
+    sizes: (quick
+      ? [[4, 32]]
+      : [
+          [4, 64],
+          [8, 128],
+          [32, 128],
+        ]) as Array<[number, number]>,
     objRows: quick ? 2 : 4,
     pplWindow: 128,
     pplWindows: quick ? 4 : 8,

@@ -9,7 +9,10 @@ export function meanSd(xs: readonly number[]): { mean: number; sd: number; n: nu
 }
 
 /** Least-squares slope and intercept of y on x (for log-log growth exponents). */
-export function fitLine(xs: readonly number[], ys: readonly number[]): { slope: number; intercept: number; r2: number } {
+export function fitLine(
+  xs: readonly number[],
+  ys: readonly number[],
+): { slope: number; intercept: number; r2: number } {
   const n = xs.length
   const mx = xs.reduce((a, b) => a + b, 0) / n
   const my = ys.reduce((a, b) => a + b, 0) / n
@@ -29,7 +32,9 @@ export function fitLine(xs: readonly number[], ys: readonly number[]): { slope: 
  * A view of a shared memoised scorer that counts the distinct spans one selector asks for: the MI
  * evaluations that selector would cost on a fresh scorer, without re-estimating shared spans.
  */
-export function countingView<S extends SpanScorer & { has?(s: number, l: number): boolean; maxLength?: number }>(inner: S): S & { readonly asked: number } {
+export function countingView<
+  S extends SpanScorer & { has?(s: number, l: number): boolean; maxLength?: number },
+>(inner: S): S & { readonly asked: number } {
   const seen = new Set<string>()
   return {
     name: inner.name,
@@ -56,7 +61,8 @@ export function firstRows(batches: readonly TokenBatch[], rows: number): TokenBa
   const seqLen = batches[0]!.seqLen
   const ids: number[] = []
   for (const b of batches) {
-    for (let r = 0; r < b.batch && ids.length < rows * seqLen; r++) for (let j = 0; j < seqLen; j++) ids.push(b.ids[r * seqLen + j]!)
+    for (let r = 0; r < b.batch && ids.length < rows * seqLen; r++)
+      for (let j = 0; j < seqLen; j++) ids.push(b.ids[r * seqLen + j]!)
   }
   const n = ids.length / seqLen
   return { batch: n, seqLen, ids: Int32Array.from(ids) }

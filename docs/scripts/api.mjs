@@ -45,7 +45,13 @@ async function main() {
     JSON.stringify(
       {
         extends: relative(tmpRoot, join(root, 'tsconfig.base.json')),
-        compilerOptions: { composite: false, noEmit: true, declaration: false, declarationMap: false, types: ['node'] },
+        compilerOptions: {
+          composite: false,
+          noEmit: true,
+          declaration: false,
+          declarationMap: false,
+          types: ['node'],
+        },
         files: packages.map((p) => relative(tmpRoot, p.entry)),
       },
       null,
@@ -98,12 +104,15 @@ async function main() {
   const project = await app.convert()
   if (!project) throw new Error(`${P} TypeDoc could not convert the packages; see the messages above`)
   await app.generateOutputs(project)
-  if (!existsSync(join(tmpOut, 'index.md'))) throw new Error(`${P} TypeDoc wrote no ${join(tmpOut, 'index.md')}`)
+  if (!existsSync(join(tmpOut, 'index.md')))
+    throw new Error(`${P} TypeDoc wrote no ${join(tmpOut, 'index.md')}`)
 
   rmSync(out, { recursive: true, force: true })
   renameSync(tmpOut, out)
   rmSync(tmpRoot, { recursive: true, force: true })
-  console.log(`${P} API pages for ${packages.length} packages written to ${relative(root, out)}: ${packages.map((p) => p.name).join(', ')}`)
+  console.log(
+    `${P} API pages for ${packages.length} packages written to ${relative(root, out)}: ${packages.map((p) => p.name).join(', ')}`,
+  )
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -26,7 +26,10 @@ const docsDir = fileURLToPath(new URL('..', import.meta.url))
 const distDir = join(docsDir, '.vitepress', 'dist')
 const shotsDir = join(docsDir, 'test', 'screenshots')
 const hasChromium = existsSync(CHROMIUM)
-if (!hasChromium) console.warn(`[@mi-prun/docs] site test skipped: ${CHROMIUM} is not installed (Debian: apt-get install chromium)`)
+if (!hasChromium)
+  console.warn(
+    `[@mi-prun/docs] site test skipped: ${CHROMIUM} is not installed (Debian: apt-get install chromium)`,
+  )
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -51,7 +54,9 @@ function resolveFile(urlPath: string): string | undefined {
   const rel = normalize(p).replace(/^[/\\]+/, '')
   if (rel.startsWith('..')) return undefined
   const base = join(distDir, rel)
-  const candidates = p.endsWith('/') ? [join(base, 'index.html')] : [base, `${base}.html`, join(base, 'index.html')]
+  const candidates = p.endsWith('/')
+    ? [join(base, 'index.html')]
+    : [base, `${base}.html`, join(base, 'index.html')]
   return candidates.find((f) => existsSync(f) && statSync(f).isFile())
 }
 
@@ -80,7 +85,9 @@ function pagePaths(): string[] {
         if (e.name !== 'assets') walk(f)
       } else if (e.name.endsWith('.html') && !(dir === distDir && e.name === '404.html')) {
         const rel = relative(distDir, f).split(sep).join('/')
-        out.push(`/${rel.endsWith('index.html') ? rel.slice(0, -'index.html'.length) : rel.slice(0, -'.html'.length)}`)
+        out.push(
+          `/${rel.endsWith('index.html') ? rel.slice(0, -'index.html'.length) : rel.slice(0, -'.html'.length)}`,
+        )
       }
     }
   }
@@ -89,7 +96,8 @@ function pagePaths(): string[] {
 }
 
 function buildSite(): void {
-  const run = (args: string[]) => execFileSync(process.execPath, args, { cwd: docsDir, stdio: 'inherit', timeout: 600_000 })
+  const run = (args: string[]) =>
+    execFileSync(process.execPath, args, { cwd: docsDir, stdio: 'inherit', timeout: 600_000 })
   run([join(docsDir, 'scripts', 'api.mjs')])
   run([join(docsDir, 'node_modules', 'vitepress', 'bin', 'vitepress.js'), 'build', '.'])
 }
@@ -139,7 +147,17 @@ describe.skipIf(!hasChromium)('docs site in headless Chromium', () => {
   it('visits every page without console errors, failed requests or broken internal links', async () => {
     const pages = pagePaths()
     expect(pages.length).toBeGreaterThan(10)
-    for (const must of ['/', '/guide/install', '/guide/library', '/concepts/method', '/concepts/estimators', '/results', '/reference/cli', '/api/', '/changelog']) {
+    for (const must of [
+      '/',
+      '/guide/install',
+      '/guide/library',
+      '/concepts/method',
+      '/concepts/estimators',
+      '/results',
+      '/reference/cli',
+      '/api/',
+      '/changelog',
+    ]) {
       expect(pages).toContain(must)
     }
     const problems: string[] = []
@@ -177,7 +195,8 @@ describe.skipIf(!hasChromium)('docs site in headless Chromium', () => {
         }
       })
       page.on('response', (r) => {
-        if (r.url().startsWith(origin) && r.status() >= 400) problems.push(`${current}: HTTP ${r.status()} for ${r.url()}`)
+        if (r.url().startsWith(origin) && r.status() >= 400)
+          problems.push(`${current}: HTTP ${r.status()} for ${r.url()}`)
       })
       if (spa) {
         current = '/api/'
@@ -200,7 +219,9 @@ describe.skipIf(!hasChromium)('docs site in headless Chromium', () => {
           }, path)
           try {
             await page.waitForFunction(
-              ([prev, p]) => decodeURI(location.pathname) === p && (document.querySelector('.vp-doc')?.className ?? prev) !== prev,
+              ([prev, p]) =>
+                decodeURI(location.pathname) === p &&
+                (document.querySelector('.vp-doc')?.className ?? prev) !== prev,
               [before, path] as const,
               { timeout: 30_000 },
             )
@@ -226,7 +247,8 @@ describe.skipIf(!hasChromium)('docs site in headless Chromium', () => {
         continue
       }
       if (u.hash.length > 1) {
-        const target = ids.get(u.pathname) ?? ids.get(u.pathname.replace(/\.html$/, '')) ?? ids.get(`${u.pathname}/`)
+        const target =
+          ids.get(u.pathname) ?? ids.get(u.pathname.replace(/\.html$/, '')) ?? ids.get(`${u.pathname}/`)
         const anchor = decodeURIComponent(u.hash.slice(1))
         if (target && !target.has(anchor)) problems.push(`broken anchor ${u.pathname}${u.hash} from ${where}`)
       }
@@ -258,9 +280,12 @@ describe.skipIf(!hasChromium)('docs site in headless Chromium', () => {
     const page = await context.newPage()
     const shots: Array<[string, string]> = [
       ['/', 'home.png'],
-      [existsSync(join(distDir, 'api', '@mi-prun', 'mi-binning', 'functions', 'createBinningEstimator.html'))
-        ? '/api/@mi-prun/mi-binning/functions/createBinningEstimator'
-        : '/api/', 'api.png'],
+      [
+        existsSync(join(distDir, 'api', '@mi-prun', 'mi-binning', 'functions', 'createBinningEstimator.html'))
+          ? '/api/@mi-prun/mi-binning/functions/createBinningEstimator'
+          : '/api/',
+        'api.png',
+      ],
     ]
     for (const [path, name] of shots) {
       await page.goto(`${origin}${path}`, { waitUntil: 'load' })

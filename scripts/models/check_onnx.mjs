@@ -22,7 +22,10 @@ const [B, T] = [fx.input_ids.length, fx.input_ids[0].length]
 const opts = { intraOpNumThreads: 1, interOpNumThreads: 1 }
 
 const i64 = (rows, from, to) =>
-  new ort.Tensor('int64', BigInt64Array.from(rows.flatMap((r) => r.slice(from, to).map(BigInt))), [rows.length, to - from])
+  new ort.Tensor('int64', BigInt64Array.from(rows.flatMap((r) => r.slice(from, to).map(BigInt))), [
+    rows.length,
+    to - from,
+  ])
 let worst = 0
 let maxAbs = 0
 function compare(logits, from, to, label) {
@@ -55,7 +58,8 @@ compare((await noPast.run(feeds(0, T))).logits, 0, T, 'model_no_past.onnx full b
 const kv = await ort.InferenceSession.create(join(modelDir, 'onnx/model.onnx'), opts)
 const empty = {}
 for (let i = 0; i < L; i++)
-  for (const k of ['key', 'value']) empty[`past_key_values.${i}.${k}`] = new ort.Tensor('float32', new Float32Array(0), [B, KV, 0, D])
+  for (const k of ['key', 'value'])
+    empty[`past_key_values.${i}.${k}`] = new ort.Tensor('float32', new Float32Array(0), [B, KV, 0, D])
 compare((await kv.run(feeds(0, T, empty))).logits, 0, T, 'model.onnx, empty cache')
 
 const P = 6
@@ -69,5 +73,7 @@ for (let t = P; t < T; t++) {
   compare(out.logits, t, t + 1, `model.onnx decode step t=${t}`)
 }
 const rel = worst / maxAbs
-console.log(`worst abs diff ${worst.toExponential(3)}, relative to max |logit| ${maxAbs.toFixed(3)}: ${rel.toExponential(3)}`)
+console.log(
+  `worst abs diff ${worst.toExponential(3)}, relative to max |logit| ${maxAbs.toFixed(3)}: ${rel.toExponential(3)}`,
+)
 process.exit(rel < 1e-4 ? 0 : 1)

@@ -7,7 +7,9 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
 const [scratch, modelDir, casesPath] = process.argv.slice(2)
-const mod = await import(pathToFileURL(join(scratch, 'node_modules/@huggingface/tokenizers/dist/tokenizers.mjs')).href)
+const mod = await import(
+  pathToFileURL(join(scratch, 'node_modules/@huggingface/tokenizers/dist/tokenizers.mjs')).href
+)
 const tj = JSON.parse(readFileSync(join(modelDir, 'tokenizer.json'), 'utf8'))
 const tc = JSON.parse(readFileSync(join(modelDir, 'tokenizer_config.json'), 'utf8'))
 const tok = new mod.Tokenizer(tj, tc)
@@ -22,7 +24,16 @@ for (const c of cases) {
   if (!same || dec !== c.text) {
     bad++
     const i = ids.findIndex((v, k) => v !== c.ids[k])
-    console.log('MISMATCH', JSON.stringify(c.text.slice(0, 80)), 'first diff at', i, ids.slice(i, i + 5), c.ids.slice(i, i + 5), 'decode equal:', dec === c.text)
+    console.log(
+      'MISMATCH',
+      JSON.stringify(c.text.slice(0, 80)),
+      'first diff at',
+      i,
+      ids.slice(i, i + 5),
+      c.ids.slice(i, i + 5),
+      'decode equal:',
+      dec === c.text,
+    )
   }
 }
 console.log(`${cases.length} cases, ${n} tokens, ${bad} mismatches`)

@@ -51,7 +51,8 @@ export const optionSpecs = Object.freeze({
   reducer: {
     type: 'string',
     valueName: 'SPEC',
-    defaultText: 'rp:32 (rp:d when the hidden size d < 32; chosen by the evidence run, see the docs Results page)',
+    defaultText:
+      'rp:32 (rp:d when the hidden size d < 32; chosen by the evidence run, see the docs Results page)',
     description: 'dimension reducer before MI: pca:R | rp:R | none',
   },
   k: { type: 'string', valueName: 'K', defaultText: '3', description: 'KSG neighbours (must be < samples)' },

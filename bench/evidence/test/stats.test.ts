@@ -23,7 +23,14 @@ describe('evidence helpers', () => {
   })
   it('countingView counts distinct spans asked and passes scores through', () => {
     let inner = 0
-    const base: SpanScorer = { name: 'x', numBlocks: 4, settings: {} as never, higherMeansRemovable: true, evaluations: 0, score: (s, l) => (inner++, s * 10 + l) }
+    const base: SpanScorer = {
+      name: 'x',
+      numBlocks: 4,
+      settings: {} as never,
+      higherMeansRemovable: true,
+      evaluations: 0,
+      score: (s, l) => (inner++, s * 10 + l),
+    }
     const v = countingView(base)
     expect(v.score(1, 2)).toBe(12)
     v.score(1, 2)
@@ -50,8 +57,16 @@ describe('evidence helpers', () => {
         dense: { perplexity: 10 },
         settings: { reducer: 'pca:32' },
         quality: [base('mi-prun fbs:a', 12), base('mi-prun fbs:b', 11), base('mi-prun fbs:c', 10.5)],
-        stability: [{ method: 'mi-prun fbs:a', meanJaccard: 1 }, { method: 'mi-prun fbs:b', meanJaccard: 0.5 }, { method: 'mi-prun fbs:c', meanJaccard: 1 }],
-        cost: [{ method: 'mi-prun fbs:a', wholeOverPass: 1.1 }, { method: 'mi-prun fbs:b', wholeOverPass: 1.2 }, { method: 'mi-prun fbs:c', wholeOverPass: 3 }],
+        stability: [
+          { method: 'mi-prun fbs:a', meanJaccard: 1 },
+          { method: 'mi-prun fbs:b', meanJaccard: 0.5 },
+          { method: 'mi-prun fbs:c', meanJaccard: 1 },
+        ],
+        cost: [
+          { method: 'mi-prun fbs:a', wholeOverPass: 1.1 },
+          { method: 'mi-prun fbs:b', wholeOverPass: 1.2 },
+          { method: 'mi-prun fbs:c', wholeOverPass: 3 },
+        ],
         reducers: [
           { estimator: 'b', reducer: 'pca:16', ppl: [12], meanJaccard: 1, wholeOverPass: 1.1 },
           { estimator: 'b', reducer: 'rp:16', ppl: [11], meanJaccard: 1, wholeOverPass: 1.1 },

@@ -5,7 +5,8 @@ import { PruneError } from './errors.js'
  * not 4 (the paper rounds up: 10 % of 32 → 4).
  */
 export function blocksForRatio(numBlocks: number, ratio: number): number {
-  if (!(ratio > 0 && ratio < 1)) throw new PruneError('INVALID_INPUT', `[@mi-prun/core] ratio must be in (0, 1), got ${ratio}`)
+  if (!(ratio > 0 && ratio < 1))
+    throw new PruneError('INVALID_INPUT', `[@mi-prun/core] ratio must be in (0, 1), got ${ratio}`)
   return Math.ceil(numBlocks * ratio - 1e-9)
 }
 

@@ -153,12 +153,19 @@ export interface ExportResult {
 export interface ModelAdapter {
   readonly info: ModelInfo
   forward(batch: TokenBatch, options?: ForwardOptions): Promise<ForwardResult>
-  nll(batch: TokenBatch, options?: { readonly skip?: ReadonlySet<number> | readonly number[] }): Promise<NllResult>
+  nll(
+    batch: TokenBatch,
+    options?: { readonly skip?: ReadonlySet<number> | readonly number[] },
+  ): Promise<NllResult>
   /**
    * Writes the model with `removed` blocks deleted to `outDir` (atomically: temp folder, then rename),
    * renumbering the kept blocks contiguously and recording `provenance`.
    */
-  exportPruned(removed: readonly number[], outDir: string, provenance?: Readonly<Record<string, unknown>>): Promise<ExportResult>
+  exportPruned(
+    removed: readonly number[],
+    outDir: string,
+    provenance?: Readonly<Record<string, unknown>>,
+  ): Promise<ExportResult>
   dispose(): void | Promise<void>
 }
 

@@ -17,7 +17,10 @@ const P = '[@mi-prun/core]'
  */
 export function matrix(rows: number, cols: number, data?: Float32Array | ArrayLike<number>): Matrix {
   if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(cols) || cols < 0) {
-    throw new PruneError('INVALID_INPUT', `${P} matrix shape must be non-negative integers, got ${rows}x${cols}`)
+    throw new PruneError(
+      'INVALID_INPUT',
+      `${P} matrix shape must be non-negative integers, got ${rows}x${cols}`,
+    )
   }
   if (data === undefined) return { rows, cols, data: new Float32Array(rows * cols) }
   if (data.length !== rows * cols) {
@@ -63,15 +66,24 @@ export function validatePair(pkg: string, x: Matrix, y: Matrix, minRows = 2): vo
     ['y', y],
   ] as const) {
     if (m === null || typeof m !== 'object' || !(m.data instanceof Float32Array)) {
-      throw new PruneError('INVALID_INPUT', `[${pkg}] ${name} must be a Matrix { rows, cols, data: Float32Array }`)
+      throw new PruneError(
+        'INVALID_INPUT',
+        `[${pkg}] ${name} must be a Matrix { rows, cols, data: Float32Array }`,
+      )
     }
     if (m.data.length !== m.rows * m.cols) {
-      throw new PruneError('INVALID_INPUT', `[${pkg}] ${name} has ${m.data.length} values, shape ${m.rows}x${m.cols} needs ${m.rows * m.cols}`)
+      throw new PruneError(
+        'INVALID_INPUT',
+        `[${pkg}] ${name} has ${m.data.length} values, shape ${m.rows}x${m.cols} needs ${m.rows * m.cols}`,
+      )
     }
     if (m.cols < 1) throw new PruneError('INVALID_INPUT', `[${pkg}] ${name} has no columns`)
   }
   if (x.rows !== y.rows) {
-    throw new PruneError('INVALID_INPUT', `[${pkg}] x and y must have the same number of rows (samples): x has ${x.rows}, y has ${y.rows}`)
+    throw new PruneError(
+      'INVALID_INPUT',
+      `[${pkg}] x and y must have the same number of rows (samples): x has ${x.rows}, y has ${y.rows}`,
+    )
   }
   if (x.rows < minRows) {
     throw new PruneError(
@@ -88,7 +100,10 @@ export function validatePair(pkg: string, x: Matrix, y: Matrix, minRows = 2): vo
       if (!Number.isFinite(d[i]!)) {
         const r = Math.floor(i / m.cols)
         const c = i % m.cols
-        throw new PruneError('NON_FINITE', `[${pkg}] ${name} has a non-finite value (${d[i]}) at row ${r}, column ${c}: inputs must be finite`)
+        throw new PruneError(
+          'NON_FINITE',
+          `[${pkg}] ${name} has a non-finite value (${d[i]}) at row ${r}, column ${c}: inputs must be finite`,
+        )
       }
     }
   }

@@ -49,7 +49,8 @@ function hashLabel(seed: number, label: string | number): number {
  * const u = rng.next() // same value for seed 7, always
  */
 export function createRng(seed: number): Rng {
-  if (!Number.isFinite(seed)) throw new RangeError(`[@mi-prun/core] seed must be a finite number, got ${seed}`)
+  if (!Number.isFinite(seed))
+    throw new RangeError(`[@mi-prun/core] seed must be a finite number, got ${seed}`)
   const seed32 = Math.trunc(seed) >>> 0
   const sm = splitmix32(seed32)
   let a = sm()
@@ -78,7 +79,8 @@ export function createRng(seed: number): Rng {
     next: () => nextU32() / 4294967296,
     nextDouble: () => ((nextU32() >>> 5) * 67108864 + (nextU32() >>> 6)) / 9007199254740992,
     nextInt(n: number): number {
-      if (!Number.isInteger(n) || n <= 0) throw new RangeError(`[@mi-prun/core] nextInt needs a positive integer, got ${n}`)
+      if (!Number.isInteger(n) || n <= 0)
+        throw new RangeError(`[@mi-prun/core] nextInt needs a positive integer, got ${n}`)
       // rejection sampling for an unbiased result
       const limit = Math.floor(4294967296 / n) * n
       let v = nextU32()
@@ -108,7 +110,8 @@ export function createRng(seed: number): Rng {
       return arr
     },
     sample(n: number, k: number): Int32Array {
-      if (!Number.isInteger(k) || k < 0 || k > n) throw new RangeError(`[@mi-prun/core] cannot sample ${k} of ${n}`)
+      if (!Number.isInteger(k) || k < 0 || k > n)
+        throw new RangeError(`[@mi-prun/core] cannot sample ${k} of ${n}`)
       // Floyd's algorithm: k draws, exact uniform k-subset
       const chosen = new Set<number>()
       for (let j = n - k; j < n; j++) {

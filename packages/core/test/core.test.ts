@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { PruneError, blocksForRatio, checkBudget, createRng, digamma, digammaTable, lnGamma, matrix, selectRows, validatePair } from '@mi-prun/core'
+import {
+  PruneError,
+  blocksForRatio,
+  checkBudget,
+  createRng,
+  digamma,
+  digammaTable,
+  lnGamma,
+  matrix,
+  selectRows,
+  validatePair,
+} from '@mi-prun/core'
 
 describe('matrix', () => {
   it('validates the shape', () => {
@@ -14,7 +25,9 @@ describe('matrix', () => {
   })
   it('validatePair names the bad value', () => {
     const x = matrix(3, 1, new Float32Array([1, Number.NaN, 3]))
-    expect(() => validatePair('p', x, matrix(3, 1))).toThrow(/x has a non-finite value \(NaN\) at row 1, column 0/)
+    expect(() => validatePair('p', x, matrix(3, 1))).toThrow(
+      /x has a non-finite value \(NaN\) at row 1, column 0/,
+    )
   })
 })
 
@@ -45,16 +58,21 @@ describe('rng', () => {
   })
   it('sample returns k distinct sorted values in range', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 0, max: 1000 }), fc.nat(), (n, k0, seed) => {
-        const k = k0 % (n + 1)
-        const s = createRng(seed).sample(n, k)
-        expect(s.length).toBe(k)
-        for (let i = 0; i < k; i++) {
-          expect(s[i]).toBeGreaterThanOrEqual(0)
-          expect(s[i]).toBeLessThan(n)
-          if (i > 0) expect(s[i]!).toBeGreaterThan(s[i - 1]!)
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 200 }),
+        fc.integer({ min: 0, max: 1000 }),
+        fc.nat(),
+        (n, k0, seed) => {
+          const k = k0 % (n + 1)
+          const s = createRng(seed).sample(n, k)
+          expect(s.length).toBe(k)
+          for (let i = 0; i < k; i++) {
+            expect(s[i]).toBeGreaterThanOrEqual(0)
+            expect(s[i]).toBeLessThan(n)
+            if (i > 0) expect(s[i]!).toBeGreaterThan(s[i - 1]!)
+          }
+        },
+      ),
     )
   })
   it('fork is independent of the parent state', () => {

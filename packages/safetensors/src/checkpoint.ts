@@ -1,7 +1,16 @@
 import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { PruneError } from '@mi-prun/core'
-import { type ReadHeaderOptions, type SafetensorsFile, type TensorEntry, readSafetensorsHeader, readTensorBytes, readTensorF32, readTensorF32Into, readTensorRangeF32 } from './file.js'
+import {
+  type ReadHeaderOptions,
+  type SafetensorsFile,
+  type TensorEntry,
+  readSafetensorsHeader,
+  readTensorBytes,
+  readTensorF32,
+  readTensorF32Into,
+  readTensorRangeF32,
+} from './file.js'
 
 const P = '[@mi-prun/safetensors]'
 
@@ -26,39 +35,57 @@ export interface Checkpoint {
   readF32Range(name: string, start: number, count: number, into?: Float32Array): Float32Array
 }
 
-function fail(code: 'INVALID_CHECKPOINT' | 'INVALID_CONFIG' | 'IO_ERROR', msg: string, cause?: unknown): PruneError {
+function fail(
+  code: 'INVALID_CHECKPOINT' | 'INVALID_CONFIG' | 'IO_ERROR',
+  msg: string,
+  cause?: unknown,
+): PruneError {
   return new PruneError(code, `${P} ${msg}`, cause === undefined ? undefined : { cause })
 }
 
 /** Reads and parses `config.json` of a model folder (PruneError `INVALID_CONFIG` when missing or malformed). */
 export function readConfig(dir: string): Record<string, unknown> {
   const path = join(dir, 'config.json')
-  if (!existsSync(path)) throw fail('INVALID_CONFIG', `${path} is missing: a Hugging Face model folder needs config.json`)
+  if (!existsSync(path))
+    throw fail('INVALID_CONFIG', `${path} is missing: a Hugging Face model folder needs config.json`)
   let cfg: unknown
   try {
     cfg = JSON.parse(readFileSync(path, 'utf8'))
   } catch (e) {
     throw fail('INVALID_CONFIG', `${path} is not valid JSON (${(e as Error).message})`, e)
   }
-  if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) throw fail('INVALID_CONFIG', `${path} must hold a JSON object`)
+  if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg))
+    throw fail('INVALID_CONFIG', `${path} must hold a JSON object`)
   return cfg as Record<string, unknown>
 }
 
 /** Resolves a shard name from an index, refusing anything that leaves the model folder. */
 function shardPath(dir: string, name: unknown, indexPath: string): string {
-  if (typeof name !== 'string' || name.length === 0) throw fail('INVALID_CHECKPOINT', `${indexPath}: weight_map values must be file names, got ${JSON.stringify(name)}`)
+  if (typeof name !== 'string' || name.length === 0)
+    throw fail(
+      'INVALID_CHECKPOINT',
+      `${indexPath}: weight_map values must be file names, got ${JSON.stringify(name)}`,
+    )
   if (isAbsolute(name) || name.includes('\\') || name.split('/').includes('..') || name.includes('\0')) {
-    throw fail('INVALID_CHECKPOINT', `${indexPath}: shard "${name}" points outside the model folder; shard names must be plain file names inside it`)
+    throw fail(
+      'INVALID_CHECKPOINT',
+      `${indexPath}: shard "${name}" points outside the model folder; shard names must be plain file names inside it`,
+    )
   }
   const root = realpathSync(dir)
   const full = resolve(root, name)
   const rel = relative(root, full)
-  if (rel.startsWith('..') || isAbsolute(rel)) throw fail('INVALID_CHECKPOINT', `${indexPath}: shard "${name}" points outside the model folder`)
-  if (!existsSync(full)) throw fail('INVALID_CHECKPOINT', `${indexPath}: shard "${name}" is missing from ${dir}`)
+  if (rel.startsWith('..') || isAbsolute(rel))
+    throw fail('INVALID_CHECKPOINT', `${indexPath}: shard "${name}" points outside the model folder`)
+  if (!existsSync(full))
+    throw fail('INVALID_CHECKPOINT', `${indexPath}: shard "${name}" is missing from ${dir}`)
   const real = realpathSync(full)
   const relReal = relative(root, real)
   if (relReal.startsWith('..' + sep) || relReal === '..' || isAbsolute(relReal)) {
-    throw fail('INVALID_CHECKPOINT', `${indexPath}: shard "${name}" is a link to a file outside the model folder`)
+    throw fail(
+      'INVALID_CHECKPOINT',
+      `${indexPath}: shard "${name}" is a link to a file outside the model folder`,
+    )
   }
   return full
 }
@@ -88,7 +115,8 @@ export function openCheckpoint(dir: string, options: ReadHeaderOptions = {}): Ch
       throw fail('INVALID_CHECKPOINT', `${indexPath} is not valid JSON (${(e as Error).message})`, e)
     }
     const wm = (idx as { weight_map?: unknown } | null)?.weight_map
-    if (wm === null || typeof wm !== 'object' || Array.isArray(wm)) throw fail('INVALID_CHECKPOINT', `${indexPath} has no weight_map object`)
+    if (wm === null || typeof wm !== 'object' || Array.isArray(wm))
+      throw fail('INVALID_CHECKPOINT', `${indexPath} has no weight_map object`)
     weightMap = wm as Record<string, string>
     shards = [...new Set(Object.values(weightMap))]
     for (const s of shards) shardPath(dir, s, indexPath)
@@ -113,13 +141,21 @@ export function openCheckpoint(dir: string, options: ReadHeaderOptions = {}): Ch
     files.set(s, f)
     for (const [name, t] of f.tensors) {
       if (weightMap !== undefined && weightMap[name] !== s) continue
-      if (tensors.has(name)) throw fail('INVALID_CHECKPOINT', `${join(dir, s)}: tensor "${name}" also appears in ${tensors.get(name)!.file}`)
+      if (tensors.has(name))
+        throw fail(
+          'INVALID_CHECKPOINT',
+          `${join(dir, s)}: tensor "${name}" also appears in ${tensors.get(name)!.file}`,
+        )
       tensors.set(name, { ...t, file: s })
     }
   }
   if (weightMap !== undefined) {
     for (const [name, s] of Object.entries(weightMap)) {
-      if (!tensors.has(name)) throw fail('INVALID_CHECKPOINT', `${indexPath}: tensor "${name}" is mapped to ${s} but that shard does not contain it`)
+      if (!tensors.has(name))
+        throw fail(
+          'INVALID_CHECKPOINT',
+          `${indexPath}: tensor "${name}" is mapped to ${s} but that shard does not contain it`,
+        )
     }
   }
   const lookup = (name: string): SafetensorsFile => {

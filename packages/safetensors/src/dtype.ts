@@ -52,7 +52,8 @@ function halfTable(): Float32Array {
  */
 export function decodeFloats(dtype: FloatDType, bytes: Uint8Array, into?: Float32Array): Float32Array {
   const n = bytes.length / floatDTypes[dtype]
-  if (into !== undefined && into.length < n) throw new RangeError(`[@mi-prun/safetensors] output holds ${into.length} values, ${n} needed`)
+  if (into !== undefined && into.length < n)
+    throw new RangeError(`[@mi-prun/safetensors] output holds ${into.length} values, ${n} needed`)
   const out = into === undefined ? new Float32Array(n) : into.subarray(0, n)
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (dtype === 'F32') {

@@ -34,15 +34,29 @@ export interface ReadHeaderOptions {
 }
 
 function bad(path: string, what: string, cause?: unknown): PruneError {
-  return new PruneError('INVALID_CHECKPOINT', `${P} ${path}: ${what}`, cause === undefined ? undefined : { cause })
+  return new PruneError(
+    'INVALID_CHECKPOINT',
+    `${P} ${path}: ${what}`,
+    cause === undefined ? undefined : { cause },
+  )
 }
 
-function readExact(fd: number, length: number, position: number, path: string, into?: Uint8Array): Uint8Array {
+function readExact(
+  fd: number,
+  length: number,
+  position: number,
+  path: string,
+  into?: Uint8Array,
+): Uint8Array {
   const buf = into ?? new Uint8Array(length)
   let done = 0
   while (done < length) {
     const n = readSync(fd, buf, done, length - done, position + done)
-    if (n === 0) throw bad(path, `file ended after ${position + done} bytes while reading ${length} bytes at ${position}`)
+    if (n === 0)
+      throw bad(
+        path,
+        `file ended after ${position + done} bytes while reading ${length} bytes at ${position}`,
+      )
     done += n
   }
   return buf
@@ -73,11 +87,17 @@ export function readSafetensorsHeader(path: string, options: ReadHeaderOptions =
     const lenBytes = readExact(fd, 8, 0, path)
     const len = new DataView(lenBytes.buffer).getBigUint64(0, true)
     if (len > BigInt(maxHeaderBytes)) {
-      throw bad(path, `header length ${len} exceeds the cap of ${maxHeaderBytes} bytes: the file is corrupt or not safetensors`)
+      throw bad(
+        path,
+        `header length ${len} exceeds the cap of ${maxHeaderBytes} bytes: the file is corrupt or not safetensors`,
+      )
     }
     const headerLen = Number(len)
     if (8 + headerLen > fileSize) {
-      throw bad(path, `header length ${headerLen} runs past the end of the ${fileSize}-byte file: the file is truncated or corrupt`)
+      throw bad(
+        path,
+        `header length ${headerLen} runs past the end of the ${fileSize}-byte file: the file is truncated or corrupt`,
+      )
     }
     const headerBytes = readExact(fd, headerLen, 8, path)
     let json: unknown
@@ -86,33 +106,55 @@ export function readSafetensorsHeader(path: string, options: ReadHeaderOptions =
     } catch (e) {
       throw bad(path, `header is not valid UTF-8 JSON (${(e as Error).message})`, e)
     }
-    if (json === null || typeof json !== 'object' || Array.isArray(json)) throw bad(path, 'header JSON must be an object')
+    if (json === null || typeof json !== 'object' || Array.isArray(json))
+      throw bad(path, 'header JSON must be an object')
     const dataStart = 8 + headerLen
     const dataLen = fileSize - dataStart
     const tensors = new Map<string, TensorEntry>()
     let metadata: Record<string, string> = {}
     for (const [name, v] of Object.entries(json as Record<string, unknown>)) {
       if (name === '__metadata__') {
-        if (v === null || typeof v !== 'object' || Array.isArray(v)) throw bad(path, '__metadata__ must be an object of strings')
-        for (const [k, s] of Object.entries(v)) if (typeof s !== 'string') throw bad(path, `__metadata__.${k} must be a string`)
+        if (v === null || typeof v !== 'object' || Array.isArray(v))
+          throw bad(path, '__metadata__ must be an object of strings')
+        for (const [k, s] of Object.entries(v))
+          if (typeof s !== 'string') throw bad(path, `__metadata__.${k} must be a string`)
         metadata = { ...(v as Record<string, string>) }
         continue
       }
       if (v === null || typeof v !== 'object') throw bad(path, `tensor "${name}" must be an object`)
       const { dtype, shape, data_offsets: offs } = v as Record<string, unknown>
-      if (typeof dtype !== 'string' || specDTypeBytes[dtype] === undefined) throw bad(path, `tensor "${name}" has unknown dtype ${JSON.stringify(dtype)}`)
+      if (typeof dtype !== 'string' || specDTypeBytes[dtype] === undefined)
+        throw bad(path, `tensor "${name}" has unknown dtype ${JSON.stringify(dtype)}`)
       if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-        throw bad(path, `tensor "${name}" has an invalid shape ${JSON.stringify(shape)} (must be non-negative integers)`)
+        throw bad(
+          path,
+          `tensor "${name}" has an invalid shape ${JSON.stringify(shape)} (must be non-negative integers)`,
+        )
       }
-      if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0) || offs[0] > offs[1]) {
-        throw bad(path, `tensor "${name}" has invalid data_offsets ${JSON.stringify(offs)} (need [begin, end] with 0 <= begin <= end)`)
+      if (
+        !Array.isArray(offs) ||
+        offs.length !== 2 ||
+        !offs.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+        offs[0] > offs[1]
+      ) {
+        throw bad(
+          path,
+          `tensor "${name}" has invalid data_offsets ${JSON.stringify(offs)} (need [begin, end] with 0 <= begin <= end)`,
+        )
       }
       const [b, e] = offs as [number, number]
-      if (e > dataLen) throw bad(path, `tensor "${name}" data_offsets [${b}, ${e}] run past the ${dataLen}-byte data section`)
+      if (e > dataLen)
+        throw bad(
+          path,
+          `tensor "${name}" data_offsets [${b}, ${e}] run past the ${dataLen}-byte data section`,
+        )
       const elems = (shape as number[]).reduce((a, d) => a * d, 1)
       const want = elems * specDTypeBytes[dtype]!
       if (e - b !== want) {
-        throw bad(path, `tensor "${name}" is ${dtype} ${JSON.stringify(shape)} = ${want} bytes but data_offsets span ${e - b} bytes`)
+        throw bad(
+          path,
+          `tensor "${name}" is ${dtype} ${JSON.stringify(shape)} = ${want} bytes but data_offsets span ${e - b} bytes`,
+        )
       }
       tensors.set(name, { name, dtype, shape: shape as number[], begin: dataStart + b, end: dataStart + e })
     }
@@ -120,7 +162,8 @@ export function readSafetensorsHeader(path: string, options: ReadHeaderOptions =
     for (let i = 1; i < sorted.length; i++) {
       const prev = sorted[i - 1]!
       const cur = sorted[i]!
-      if (cur.begin < prev.end) throw bad(path, `tensors "${prev.name}" and "${cur.name}" overlap in the data section`)
+      if (cur.begin < prev.end)
+        throw bad(path, `tensors "${prev.name}" and "${cur.name}" overlap in the data section`)
     }
     return { path, fileSize, dataStart, tensors, metadata }
   } finally {
@@ -131,7 +174,8 @@ export function readSafetensorsHeader(path: string, options: ReadHeaderOptions =
 /** Reads the raw bytes of one tensor by byte range (no other bytes of the file are read). */
 export function readTensorBytes(file: SafetensorsFile, name: string): Uint8Array {
   const t = file.tensors.get(name)
-  if (t === undefined) throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: no tensor named "${name}"`)
+  if (t === undefined)
+    throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: no tensor named "${name}"`)
   let fd: number
   try {
     fd = openSync(file.path, 'r')
@@ -151,13 +195,18 @@ export function readTensorBytes(file: SafetensorsFile, name: string): Uint8Array
  */
 export function readTensorF32(file: SafetensorsFile, name: string): Float32Array {
   const t = file.tensors.get(name)
-  if (t === undefined) throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: no tensor named "${name}"`)
+  if (t === undefined)
+    throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: no tensor named "${name}"`)
   if (!isFloatDType(t.dtype)) {
-    throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: tensor "${name}" is ${t.dtype}; only F32, F16 and BF16 weights are supported`)
+    throw new PruneError(
+      'INVALID_CHECKPOINT',
+      `${P} ${file.path}: tensor "${name}" is ${t.dtype}; only F32, F16 and BF16 weights are supported`,
+    )
   }
   const bytes = readTensorBytes(file, name)
   // F32 from a fresh, aligned buffer: view it instead of copying (halves peak memory per tensor)
-  if (t.dtype === 'F32' && bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)
+  if (t.dtype === 'F32' && bytes.byteOffset % 4 === 0)
+    return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)
   return decodeFloats(t.dtype as FloatDType, bytes)
 }
 
@@ -166,16 +215,34 @@ export function readTensorF32(file: SafetensorsFile, name: string): Float32Array
  * reading only those bytes: e.g. a few embedding rows or a slice of an output head. With `into`
  * (at least `count` long) the values land there and its filled prefix is returned.
  */
-export function readTensorRangeF32(file: SafetensorsFile, name: string, start: number, count: number, into?: Float32Array): Float32Array {
+export function readTensorRangeF32(
+  file: SafetensorsFile,
+  name: string,
+  start: number,
+  count: number,
+  into?: Float32Array,
+): Float32Array {
   const t = file.tensors.get(name)
-  if (t === undefined) throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: no tensor named "${name}"`)
+  if (t === undefined)
+    throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: no tensor named "${name}"`)
   if (!isFloatDType(t.dtype)) {
-    throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: tensor "${name}" is ${t.dtype}; only F32, F16 and BF16 weights are supported`)
+    throw new PruneError(
+      'INVALID_CHECKPOINT',
+      `${P} ${file.path}: tensor "${name}" is ${t.dtype}; only F32, F16 and BF16 weights are supported`,
+    )
   }
   const size = specDTypeBytes[t.dtype]!
   const n = (t.end - t.begin) / size
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > n) {
-    throw new RangeError(`${P} elements [${start}, ${start + count}) are outside tensor "${name}" of ${n} elements`)
+  if (
+    !Number.isSafeInteger(start) ||
+    !Number.isSafeInteger(count) ||
+    start < 0 ||
+    count < 0 ||
+    start + count > n
+  ) {
+    throw new RangeError(
+      `${P} elements [${start}, ${start + count}) are outside tensor "${name}" of ${n} elements`,
+    )
   }
   let fd: number
   try {
@@ -190,7 +257,13 @@ export function readTensorRangeF32(file: SafetensorsFile, name: string, start: n
   const direct = t.dtype === 'F32' && into !== undefined
   let bytes: Uint8Array
   try {
-    bytes = readExact(fd, count * size, t.begin + start * size, file.path, direct ? new Uint8Array(into.buffer, into.byteOffset, count * 4) : undefined)
+    bytes = readExact(
+      fd,
+      count * size,
+      t.begin + start * size,
+      file.path,
+      direct ? new Uint8Array(into.buffer, into.byteOffset, count * 4) : undefined,
+    )
   } finally {
     closeSync(fd)
   }
@@ -206,13 +279,18 @@ export function readTensorRangeF32(file: SafetensorsFile, name: string, start: n
  */
 export function readTensorF32Into(file: SafetensorsFile, name: string, out: Float32Array): Float32Array {
   const t = file.tensors.get(name)
-  if (t === undefined) throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: no tensor named "${name}"`)
+  if (t === undefined)
+    throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: no tensor named "${name}"`)
   if (!isFloatDType(t.dtype)) {
-    throw new PruneError('INVALID_CHECKPOINT', `${P} ${file.path}: tensor "${name}" is ${t.dtype}; only F32, F16 and BF16 weights are supported`)
+    throw new PruneError(
+      'INVALID_CHECKPOINT',
+      `${P} ${file.path}: tensor "${name}" is ${t.dtype}; only F32, F16 and BF16 weights are supported`,
+    )
   }
   if (t.dtype !== 'F32') return decodeFloats(t.dtype as FloatDType, readTensorBytes(file, name), out)
   const n = (t.end - t.begin) / 4
-  if (out.length < n) throw new RangeError(`${P} output holds ${out.length} values, tensor "${name}" has ${n}`)
+  if (out.length < n)
+    throw new RangeError(`${P} output holds ${out.length} values, tensor "${name}" has ${n}`)
   let fd: number
   try {
     fd = openSync(file.path, 'r')

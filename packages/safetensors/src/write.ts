@@ -20,9 +20,13 @@ export interface WriteOptions {
 
 function byteLength(t: TensorSource): number {
   const size = specDTypeBytes[t.dtype]
-  if (size === undefined) throw new PruneError('INVALID_INPUT', `${P} tensor "${t.name}" has unknown dtype ${t.dtype}`)
+  if (size === undefined)
+    throw new PruneError('INVALID_INPUT', `${P} tensor "${t.name}" has unknown dtype ${t.dtype}`)
   if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new PruneError('INVALID_INPUT', `${P} tensor "${t.name}" has an invalid shape ${JSON.stringify(t.shape)}`)
+    throw new PruneError(
+      'INVALID_INPUT',
+      `${P} tensor "${t.name}" has an invalid shape ${JSON.stringify(t.shape)}`,
+    )
   }
   return t.shape.reduce((a, d) => a * d, 1) * size
 }
@@ -32,17 +36,24 @@ function byteLength(t: TensorSource): number {
  * every tensor starts at a multiple of its element size.
  */
 function ordered(tensors: readonly TensorSource[]): TensorSource[] {
-  return [...tensors].sort((a, b) => specDTypeBytes[b.dtype]! - specDTypeBytes[a.dtype]! || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  return [...tensors].sort(
+    (a, b) =>
+      specDTypeBytes[b.dtype]! - specDTypeBytes[a.dtype]! || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  )
 }
 
 /**
  * The header bytes (8-byte little-endian length + JSON padded with spaces to a multiple of 8) for
  * `tensors`, laid out contiguously in the order returned alongside.
  */
-export function encodeHeader(tensors: readonly TensorSource[], options: WriteOptions = {}): { header: Uint8Array; order: TensorSource[]; dataBytes: number } {
+export function encodeHeader(
+  tensors: readonly TensorSource[],
+  options: WriteOptions = {},
+): { header: Uint8Array; order: TensorSource[]; dataBytes: number } {
   const names = new Set<string>()
   for (const t of tensors) {
-    if (t.name === '__metadata__') throw new PruneError('INVALID_INPUT', `${P} "__metadata__" is reserved and cannot name a tensor`)
+    if (t.name === '__metadata__')
+      throw new PruneError('INVALID_INPUT', `${P} "__metadata__" is reserved and cannot name a tensor`)
     if (names.has(t.name)) throw new PruneError('INVALID_INPUT', `${P} duplicate tensor name "${t.name}"`)
     names.add(t.name)
   }
@@ -75,7 +86,11 @@ function writeAll(fd: number, bytes: Uint8Array): void {
  * @example
  * await writeSafetensors('w.safetensors', [{ name: 'a', dtype: 'F32', shape: [2], data: encodeFloats('F32', new Float32Array([1, 2])) }])
  */
-export async function writeSafetensors(path: string, tensors: readonly TensorSource[], options: WriteOptions = {}): Promise<number> {
+export async function writeSafetensors(
+  path: string,
+  tensors: readonly TensorSource[],
+  options: WriteOptions = {},
+): Promise<number> {
   const { header, order } = encodeHeader(tensors, options)
   mkdirSync(dirname(path), { recursive: true })
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`)
@@ -88,7 +103,10 @@ export async function writeSafetensors(path: string, tensors: readonly TensorSou
       const bytes = typeof t.data === 'function' ? await t.data() : t.data
       const want = byteLength(t)
       if (bytes.length !== want) {
-        throw new PruneError('INVALID_INPUT', `${P} tensor "${t.name}" is ${t.dtype} ${JSON.stringify(t.shape)} = ${want} bytes but ${bytes.length} bytes were given`)
+        throw new PruneError(
+          'INVALID_INPUT',
+          `${P} tensor "${t.name}" is ${t.dtype} ${JSON.stringify(t.shape)} = ${want} bytes but ${bytes.length} bytes were given`,
+        )
       }
       writeAll(fd, bytes)
       total += bytes.length
@@ -118,7 +136,11 @@ export interface ShardedWriteOptions extends WriteOptions {
  * `weight_map`), in Hugging Face's layout. Tensors are assigned to shards in name order. Each file
  * is written atomically; returns the file names written.
  */
-export async function writeShardedSafetensors(dir: string, tensors: readonly TensorSource[], options: ShardedWriteOptions = {}): Promise<string[]> {
+export async function writeShardedSafetensors(
+  dir: string,
+  tensors: readonly TensorSource[],
+  options: ShardedWriteOptions = {},
+): Promise<string[]> {
   const { maxShardBytes = 5e9, prefix = 'model', metadata } = options
   const sorted = [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const shards: TensorSource[][] = []

@@ -1,4 +1,12 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, readdirSync } from 'node:fs'
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  readdirSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -69,18 +77,25 @@ describe('dtype conversion', () => {
     // 1 + 2^-11 is halfway between 1 and 1+2^-10 in F16: ties to even -> 1
     expect(decodeFloats('F16', encodeFloats('F16', new Float32Array([1 + 2 ** -11])))[0]).toBe(1)
     expect(decodeFloats('F16', encodeFloats('F16', new Float32Array([1e6])))[0]).toBe(Infinity)
-    expect(decodeFloats('BF16', encodeFloats('BF16', new Float32Array([1 + 2 ** -8 + 2 ** -12])))[0]).toBe(1 + 2 ** -7)
+    expect(decodeFloats('BF16', encodeFloats('BF16', new Float32Array([1 + 2 ** -8 + 2 ** -12])))[0]).toBe(
+      1 + 2 ** -7,
+    )
   })
 })
 
 describe('write', () => {
   it('writes byte-exact safetensors: u64 LE length, JSON padded with spaces to 8, contiguous data', async () => {
     const p = join(fresh(), 'a.safetensors')
-    const total = await writeSafetensors(p, [
-      { name: 'b', dtype: 'F16', shape: [1], data: encodeFloats('F16', new Float32Array([1])) },
-      { name: 'a', dtype: 'F32', shape: [2], data: encodeFloats('F32', new Float32Array([1, -2])) },
-    ], { metadata: { format: 'pt' } })
-    const json = '{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F16","shape":[1],"data_offsets":[8,10]}}'
+    const total = await writeSafetensors(
+      p,
+      [
+        { name: 'b', dtype: 'F16', shape: [1], data: encodeFloats('F16', new Float32Array([1])) },
+        { name: 'a', dtype: 'F32', shape: [2], data: encodeFloats('F32', new Float32Array([1, -2])) },
+      ],
+      { metadata: { format: 'pt' } },
+    )
+    const json =
+      '{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F16","shape":[1],"data_offsets":[8,10]}}'
     const padded = json + ' '.repeat((8 - (json.length % 8)) % 8)
     const want = new Uint8Array(8 + padded.length + 10)
     new DataView(want.buffer).setBigUint64(0, BigInt(padded.length), true)
@@ -108,15 +123,28 @@ describe('write', () => {
   })
   it('refuses data whose length does not match dtype and shape, leaving no file', async () => {
     const d = fresh()
-    await expect(writeSafetensors(join(d, 'x.safetensors'), [{ name: 'w', dtype: 'F32', shape: [3], data: new Uint8Array(8) }])).rejects.toThrow(/12 bytes but 8/)
+    await expect(
+      writeSafetensors(join(d, 'x.safetensors'), [
+        { name: 'w', dtype: 'F32', shape: [3], data: new Uint8Array(8) },
+      ]),
+    ).rejects.toThrow(/12 bytes but 8/)
     expect(readdirSync(d)).toEqual([])
   })
   it('shards with an index that openCheckpoint reads back', async () => {
     const d = fresh()
     writeFileSync(join(d, 'config.json'), '{"model_type":"x"}')
-    const t = ['a', 'b', 'c', 'd'].map((name, i) => ({ name, dtype: 'F32', shape: [4], data: encodeFloats('F32', new Float32Array(4).fill(i)) }))
+    const t = ['a', 'b', 'c', 'd'].map((name, i) => ({
+      name,
+      dtype: 'F32',
+      shape: [4],
+      data: encodeFloats('F32', new Float32Array(4).fill(i)),
+    }))
     const files = await writeShardedSafetensors(d, t, { maxShardBytes: 32 })
-    expect(files).toEqual(['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json'])
+    expect(files).toEqual([
+      'model-00001-of-00002.safetensors',
+      'model-00002-of-00002.safetensors',
+      'model.safetensors.index.json',
+    ])
     const idx = JSON.parse(readFileSync(join(d, 'model.safetensors.index.json'), 'utf8'))
     expect(idx.metadata.total_size).toBe(64)
     expect(idx.weight_map).toEqual({ a: files[0], b: files[0], c: files[1], d: files[1] })
@@ -129,46 +157,105 @@ describe('write', () => {
 describe('hostile input', () => {
   const good = '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'
   it('header length beyond the file', () => {
-    expectError(() => readSafetensorsHeader(rawFile(good, new Uint8Array(8), 1000n)), 'INVALID_CHECKPOINT', /x\.safetensors/, /past the end/)
+    expectError(
+      () => readSafetensorsHeader(rawFile(good, new Uint8Array(8), 1000n)),
+      'INVALID_CHECKPOINT',
+      /x\.safetensors/,
+      /past the end/,
+    )
   })
   it('header length beyond the cap', () => {
-    expectError(() => readSafetensorsHeader(rawFile(good, new Uint8Array(8), 2n ** 62n)), 'INVALID_CHECKPOINT', /exceeds the cap/)
-    expectError(() => readSafetensorsHeader(rawFile(good, new Uint8Array(8)), { maxHeaderBytes: 10 }), 'INVALID_CHECKPOINT', /exceeds the cap of 10/)
+    expectError(
+      () => readSafetensorsHeader(rawFile(good, new Uint8Array(8), 2n ** 62n)),
+      'INVALID_CHECKPOINT',
+      /exceeds the cap/,
+    )
+    expectError(
+      () => readSafetensorsHeader(rawFile(good, new Uint8Array(8)), { maxHeaderBytes: 10 }),
+      'INVALID_CHECKPOINT',
+      /exceeds the cap of 10/,
+    )
   })
   it('file too short and malformed JSON', () => {
     const p = join(fresh(), 's.safetensors')
     writeFileSync(p, new Uint8Array(3))
     expectError(() => readSafetensorsHeader(p), 'INVALID_CHECKPOINT', /too short/)
-    expectError(() => readSafetensorsHeader(rawFile('{"w":', new Uint8Array(0))), 'INVALID_CHECKPOINT', /not valid UTF-8 JSON/)
-    expectError(() => readSafetensorsHeader(rawFile('[1,2]', new Uint8Array(0))), 'INVALID_CHECKPOINT', /must be an object/)
+    expectError(
+      () => readSafetensorsHeader(rawFile('{"w":', new Uint8Array(0))),
+      'INVALID_CHECKPOINT',
+      /not valid UTF-8 JSON/,
+    )
+    expectError(
+      () => readSafetensorsHeader(rawFile('[1,2]', new Uint8Array(0))),
+      'INVALID_CHECKPOINT',
+      /must be an object/,
+    )
   })
   it('offsets out of range, overlapping, or inconsistent with dtype and shape', () => {
-    expectError(() => readSafetensorsHeader(rawFile(good, new Uint8Array(4))), 'INVALID_CHECKPOINT', /"w"/, /run past/)
-    const overlap = '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}'
-    expectError(() => readSafetensorsHeader(rawFile(overlap, new Uint8Array(12))), 'INVALID_CHECKPOINT', /overlap/)
+    expectError(
+      () => readSafetensorsHeader(rawFile(good, new Uint8Array(4))),
+      'INVALID_CHECKPOINT',
+      /"w"/,
+      /run past/,
+    )
+    const overlap =
+      '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}'
+    expectError(
+      () => readSafetensorsHeader(rawFile(overlap, new Uint8Array(12))),
+      'INVALID_CHECKPOINT',
+      /overlap/,
+    )
     const mismatch = '{"w":{"dtype":"F16","shape":[2],"data_offsets":[0,8]}}'
-    expectError(() => readSafetensorsHeader(rawFile(mismatch, new Uint8Array(8))), 'INVALID_CHECKPOINT', /= 4 bytes but data_offsets span 8/)
+    expectError(
+      () => readSafetensorsHeader(rawFile(mismatch, new Uint8Array(8))),
+      'INVALID_CHECKPOINT',
+      /= 4 bytes but data_offsets span 8/,
+    )
     const badDtype = '{"w":{"dtype":"F31","shape":[2],"data_offsets":[0,8]}}'
-    expectError(() => readSafetensorsHeader(rawFile(badDtype, new Uint8Array(8))), 'INVALID_CHECKPOINT', /unknown dtype/)
+    expectError(
+      () => readSafetensorsHeader(rawFile(badDtype, new Uint8Array(8))),
+      'INVALID_CHECKPOINT',
+      /unknown dtype/,
+    )
     const badShape = '{"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}'
-    expectError(() => readSafetensorsHeader(rawFile(badShape, new Uint8Array(8))), 'INVALID_CHECKPOINT', /invalid shape/)
+    expectError(
+      () => readSafetensorsHeader(rawFile(badShape, new Uint8Array(8))),
+      'INVALID_CHECKPOINT',
+      /invalid shape/,
+    )
     const reversed = '{"w":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}}'
-    expectError(() => readSafetensorsHeader(rawFile(reversed, new Uint8Array(8))), 'INVALID_CHECKPOINT', /invalid data_offsets/)
+    expectError(
+      () => readSafetensorsHeader(rawFile(reversed, new Uint8Array(8))),
+      'INVALID_CHECKPOINT',
+      /invalid data_offsets/,
+    )
   })
   it('non-float tensors are listed but not read as weights', () => {
-    const f = readSafetensorsHeader(rawFile('{"i":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}', new Uint8Array(8)))
+    const f = readSafetensorsHeader(
+      rawFile('{"i":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}', new Uint8Array(8)),
+    )
     expectError(() => readTensorF32(f, 'i'), 'INVALID_CHECKPOINT', /I64/)
   })
   it('shards outside the folder, missing shards, pickles', async () => {
     const d = fresh()
     writeFileSync(join(d, 'config.json'), '{}')
-    const idx = (wm: Record<string, string>): void => writeFileSync(join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: wm }))
+    const idx = (wm: Record<string, string>): void =>
+      writeFileSync(join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: wm }))
     idx({ w: '../evil.safetensors' })
-    expectError(() => openCheckpoint(d), 'INVALID_CHECKPOINT', /model\.safetensors\.index\.json/, /outside the model folder/)
+    expectError(
+      () => openCheckpoint(d),
+      'INVALID_CHECKPOINT',
+      /model\.safetensors\.index\.json/,
+      /outside the model folder/,
+    )
     idx({ w: '/etc/passwd' })
     expectError(() => openCheckpoint(d), 'INVALID_CHECKPOINT', /outside the model folder/)
     idx({ w: 'model-00001-of-00002.safetensors' })
-    expectError(() => openCheckpoint(d), 'INVALID_CHECKPOINT', /"model-00001-of-00002\.safetensors" is missing/)
+    expectError(
+      () => openCheckpoint(d),
+      'INVALID_CHECKPOINT',
+      /"model-00001-of-00002\.safetensors" is missing/,
+    )
     const outside = join(fresh(), 'o.safetensors')
     await writeSafetensors(outside, [{ name: 'w', dtype: 'F32', shape: [1], data: new Uint8Array(4) }])
     symlinkSync(outside, join(d, 'link.safetensors'))
@@ -177,7 +264,13 @@ describe('hostile input', () => {
     const p = fresh()
     writeFileSync(join(p, 'config.json'), '{}')
     writeFileSync(join(p, 'pytorch_model.bin'), 'not read')
-    expectError(() => openCheckpoint(p), 'INVALID_CHECKPOINT', /pytorch_model\.bin/, /never unpickles/, /save_pretrained/)
+    expectError(
+      () => openCheckpoint(p),
+      'INVALID_CHECKPOINT',
+      /pytorch_model\.bin/,
+      /never unpickles/,
+      /save_pretrained/,
+    )
     expectError(() => openCheckpoint(fresh()), 'INVALID_CONFIG', /config\.json/)
   })
 })

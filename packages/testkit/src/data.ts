@@ -4,7 +4,12 @@ import { type Matrix, type Rng, matrix } from '@mi-prun/core'
  * d independent Gaussian pairs with correlation rho: x ~ N(0, I), y = rho·x + sqrt(1−rho²)·e.
  * True MI = −d/2 · ln(1 − rho²) nats.
  */
-export function correlatedGaussian(rng: Rng, n: number, d: number, rho: number): { x: Matrix; y: Matrix; truth: number } {
+export function correlatedGaussian(
+  rng: Rng,
+  n: number,
+  d: number,
+  rho: number,
+): { x: Matrix; y: Matrix; truth: number } {
   const x = new Float32Array(n * d)
   const y = new Float32Array(n * d)
   const s = Math.sqrt(1 - rho * rho)
@@ -28,14 +33,16 @@ export function independentGaussian(rng: Rng, n: number, dx: number, dy = dx): {
 /** Applies f to every entry, returning a new matrix. */
 export function mapMatrix(m: Matrix, f: (v: number, row: number, col: number) => number): Matrix {
   const out = new Float32Array(m.data.length)
-  for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.cols; j++) out[i * m.cols + j] = f(m.data[i * m.cols + j]!, i, j)
+  for (let i = 0; i < m.rows; i++)
+    for (let j = 0; j < m.cols; j++) out[i * m.cols + j] = f(m.data[i * m.cols + j]!, i, j)
   return matrix(m.rows, m.cols, out)
 }
 
 /** The same rows in the order given by perm. */
 export function permuteRows(m: Matrix, perm: ArrayLike<number>): Matrix {
   const out = new Float32Array(m.data.length)
-  for (let r = 0; r < perm.length; r++) out.set(m.data.subarray(perm[r]! * m.cols, (perm[r]! + 1) * m.cols), r * m.cols)
+  for (let r = 0; r < perm.length; r++)
+    out.set(m.data.subarray(perm[r]! * m.cols, (perm[r]! + 1) * m.cols), r * m.cols)
   return matrix(m.rows, m.cols, out)
 }
 

@@ -57,7 +57,11 @@ export function describeAdapter(opts: AdapterConformanceOptions): void {
       T = model.info.numBlocks
       d = model.info.hiddenSize
       const V = Math.min(model.info.vocabSize, 32)
-      batch = opts.batch ?? { batch: 2, seqLen: 8, ids: Int32Array.from({ length: 16 }, (_, i) => (i * 7 + 3) % V) }
+      batch = opts.batch ?? {
+        batch: 2,
+        seqLen: 8,
+        ids: Int32Array.from({ length: 16 }, (_, i) => (i * 7 + 3) % V),
+      }
       const r = await model.forward(batch, { hiddenStates: true })
       dense = { hiddenStates: r.hiddenStates!, logits: r.logits! }
     })
@@ -109,11 +113,16 @@ export function describeAdapter(opts: AdapterConformanceOptions): void {
       const r = await model.forward(batch, { hiddenStates: true, skip: [k] })
       const hs = r.hiddenStates!
       expect(hs.length).toBe(T + 1)
-      for (let i = 0; i <= k; i++) expect(relDiff(hs[i]!.data, dense.hiddenStates[i]!.data)).toBeLessThanOrEqual(tol)
+      for (let i = 0; i <= k; i++)
+        expect(relDiff(hs[i]!.data, dense.hiddenStates[i]!.data)).toBeLessThanOrEqual(tol)
       expect(relDiff(hs[k + 1]!.data, hs[k]!.data)).toBeLessThanOrEqual(tol)
       expect(relDiff(hs[k + 1]!.data, dense.hiddenStates[k + 1]!.data)).toBeGreaterThan(1e-4)
-      const all = await model.forward(batch, { hiddenStates: true, skip: new Set(Array.from({ length: T }, (_, i) => i)) })
-      for (const h of all.hiddenStates!) expect(relDiff(h.data, all.hiddenStates![0]!.data)).toBeLessThanOrEqual(tol)
+      const all = await model.forward(batch, {
+        hiddenStates: true,
+        skip: new Set(Array.from({ length: T }, (_, i) => i)),
+      })
+      for (const h of all.hiddenStates!)
+        expect(relDiff(h.data, all.hiddenStates![0]!.data)).toBeLessThanOrEqual(tol)
     })
 
     it('captureRows keeps exactly those rows, in that order', async () => {
@@ -174,24 +183,29 @@ export function describeAdapter(opts: AdapterConformanceOptions): void {
       expect(same(r.logits!, dense.logits)).toBe(true)
     })
 
-    it.skipIf(opts.reload === undefined)('an export without N blocks reloads with T−N blocks and the skipped model’s logits', async () => {
-      const removed = T >= 3 ? [1, T - 1] : [T - 1]
-      const out = join(tmp, 'pruned')
-      const res = await model.exportPruned(removed, out, { method: 'conformance' })
-      expect(res.numBlocks).toBe(T - removed.length)
-      expect([...res.removed]).toEqual(removed)
-      expect(existsSync(out)).toBe(true)
-      const pruned = await opts.reload!(out)
-      try {
-        expect(pruned.info.numBlocks).toBe(T - removed.length)
-        const a = await pruned.forward(batch, { hiddenStates: true })
-        const b = await model.forward(batch, { hiddenStates: true, skip: removed })
-        expect(relDiff(a.logits!.data, b.logits!.data)).toBeLessThanOrEqual(1e-5)
-        expect(a.hiddenStates!.length).toBe(T - removed.length + 1)
-        expect(relDiff(a.hiddenStates!.at(-1)!.data, b.hiddenStates!.at(-1)!.data)).toBeLessThanOrEqual(1e-5)
-      } finally {
-        await pruned.dispose()
-      }
-    })
+    it.skipIf(opts.reload === undefined)(
+      'an export without N blocks reloads with T−N blocks and the skipped model’s logits',
+      async () => {
+        const removed = T >= 3 ? [1, T - 1] : [T - 1]
+        const out = join(tmp, 'pruned')
+        const res = await model.exportPruned(removed, out, { method: 'conformance' })
+        expect(res.numBlocks).toBe(T - removed.length)
+        expect([...res.removed]).toEqual(removed)
+        expect(existsSync(out)).toBe(true)
+        const pruned = await opts.reload!(out)
+        try {
+          expect(pruned.info.numBlocks).toBe(T - removed.length)
+          const a = await pruned.forward(batch, { hiddenStates: true })
+          const b = await model.forward(batch, { hiddenStates: true, skip: removed })
+          expect(relDiff(a.logits!.data, b.logits!.data)).toBeLessThanOrEqual(1e-5)
+          expect(a.hiddenStates!.length).toBe(T - removed.length + 1)
+          expect(relDiff(a.hiddenStates!.at(-1)!.data, b.hiddenStates!.at(-1)!.data)).toBeLessThanOrEqual(
+            1e-5,
+          )
+        } finally {
+          await pruned.dispose()
+        }
+      },
+    )
   })
 }

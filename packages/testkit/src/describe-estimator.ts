@@ -67,7 +67,9 @@ export function describeEstimator(opts: EstimatorConformanceOptions): void {
         vals.push(opts.create(s).estimate(x, y))
       }
       const { mean, sd } = meanSd(vals)
-      expect(Math.abs(mean - (opts.nullBias ?? 0))).toBeLessThanOrEqual(3 * Math.max(sd, 1e-6) / Math.sqrt(R) + 1e-3)
+      expect(Math.abs(mean - (opts.nullBias ?? 0))).toBeLessThanOrEqual(
+        (3 * Math.max(sd, 1e-6)) / Math.sqrt(R) + 1e-3,
+      )
     })
 
     it('increases with the correlation', () => {

@@ -17,8 +17,22 @@ import {
 } from '@mi-prun/core'
 import { TensorProto_DataType, type ValueInfoProto } from 'onnx-buf'
 import { discoverBlocks, type BlockStructure } from './graph.js'
-import { listOnnxFiles, readModelFile, writeFolderAtomic, writeModelFile, type LoadedModelFile } from './io.js'
-import { createSession, defaultProviders, resolveOrt, type OrtModuleLike, type OrtSessionLike, type OrtSource, type OrtTensorLike } from './ort.js'
+import {
+  listOnnxFiles,
+  readModelFile,
+  writeFolderAtomic,
+  writeModelFile,
+  type LoadedModelFile,
+} from './io.js'
+import {
+  createSession,
+  defaultProviders,
+  resolveOrt,
+  type OrtModuleLike,
+  type OrtSessionLike,
+  type OrtSource,
+  type OrtTensorLike,
+} from './ort.js'
 import { PKG, encodeModel, isFloatTensor, numElements, toSafeInt } from './proto.js'
 import { pruneGraph, withHiddenOutputs } from './surgery.js'
 
@@ -26,7 +40,8 @@ import { pruneGraph, withHiddenOutputs } from './surgery.js'
 export const PROVENANCE_FILE = 'mi_prun_provenance.json'
 
 /** Files copied verbatim from the source folder (tokenizer and generation settings). */
-const COPIED = /^(tokenizer.*|special_tokens_map\.json|added_tokens\.json|vocab\.(json|txt)|merges\.txt|generation_config\.json|chat_template\.(json|jinja))$/
+const COPIED =
+  /^(tokenizer.*|special_tokens_map\.json|added_tokens\.json|vocab\.(json|txt)|merges\.txt|generation_config\.json|chat_template\.(json|jinja))$/
 
 export interface OnnxLoadOptions {
   /** The onnxruntime module or a thunk importing it; default: `import('onnxruntime-node')`. */
@@ -74,14 +89,22 @@ async function readConfig(dir: string): Promise<Cfg | undefined> {
     if (c === null || typeof c !== 'object' || Array.isArray(c)) throw new Error('not a JSON object')
     return c as Cfg
   } catch (cause) {
-    throw new PruneError('INVALID_CONFIG', `${PKG} ${p} is not valid JSON (${(cause as Error).message}): fix or remove it`, { cause })
+    throw new PruneError(
+      'INVALID_CONFIG',
+      `${PKG} ${p} is not valid JSON (${(cause as Error).message}): fix or remove it`,
+      { cause },
+    )
   }
 }
 
 /** Locates the model folder, the onnx sub-folder and the forward file for a folder or file path. */
-async function locate(path: string, file: string | undefined): Promise<{ root: string; onnxDir: string; forwardFile: string; files: string[] }> {
+async function locate(
+  path: string,
+  file: string | undefined,
+): Promise<{ root: string; onnxDir: string; forwardFile: string; files: string[] }> {
   const abs = resolve(path)
-  if (!existsSync(abs)) throw new PruneError('IO_ERROR', `${PKG} ${abs} does not exist: pass a model folder or an .onnx file`)
+  if (!existsSync(abs))
+    throw new PruneError('IO_ERROR', `${PKG} ${abs} does not exist: pass a model folder or an .onnx file`)
   if (statSync(abs).isFile()) {
     const onnxDir = dirname(abs)
     const root = basename(onnxDir) === 'onnx' ? dirname(onnxDir) : onnxDir
@@ -89,8 +112,18 @@ async function locate(path: string, file: string | undefined): Promise<{ root: s
   }
   const { sub, files } = await listOnnxFiles(abs)
   const onnxDir = join(abs, sub)
-  const pick = file ?? (files.includes('model_no_past.onnx') ? 'model_no_past.onnx' : files.includes('model.onnx') ? 'model.onnx' : files[0]!)
-  if (!files.includes(pick)) throw new PruneError('IO_ERROR', `${PKG} ${join(onnxDir, pick)} does not exist; the folder has ${files.join(', ')}`)
+  const pick =
+    file ??
+    (files.includes('model_no_past.onnx')
+      ? 'model_no_past.onnx'
+      : files.includes('model.onnx')
+        ? 'model.onnx'
+        : files[0]!)
+  if (!files.includes(pick))
+    throw new PruneError(
+      'IO_ERROR',
+      `${PKG} ${join(onnxDir, pick)} does not exist; the folder has ${files.join(', ')}`,
+    )
   return { root: resolve(abs), onnxDir, forwardFile: join(onnxDir, pick), files }
 }
 
@@ -143,7 +176,11 @@ function inputSpecs(inputs: readonly ValueInfoProto[], initializers: ReadonlySet
       const tt = v.type?.value.case === 'tensorType' ? v.type.value.value : undefined
       const type = ORT_TYPES[tt?.elemType ?? TensorProto_DataType.FLOAT] ?? 'float32'
       const dims = (tt?.shape?.dim ?? []).map((d) =>
-        d.value.case === 'dimValue' ? toSafeInt(d.value.value, `dim of input '${v.name}'`) : d.value.case === 'dimParam' ? d.value.value : undefined,
+        d.value.case === 'dimValue'
+          ? toSafeInt(d.value.value, `dim of input '${v.name}'`)
+          : d.value.case === 'dimParam'
+            ? d.value.value
+            : undefined,
       )
       return { name: v.name, type, dims }
     })
@@ -160,13 +197,25 @@ function checkBatch(b: TokenBatch, vocab: number): void {
   if (b === null || typeof b !== 'object' || !(b.ids instanceof Int32Array)) {
     throw new PruneError('INVALID_INPUT', `${PKG} batch must be { ids: Int32Array, batch, seqLen }`)
   }
-  if (!Number.isInteger(b.batch) || b.batch < 1 || !Number.isInteger(b.seqLen) || b.seqLen < 1 || b.ids.length !== b.batch * b.seqLen) {
-    throw new PruneError('INVALID_INPUT', `${PKG} batch shape ${b.batch}x${b.seqLen} does not match ${b.ids.length} ids`)
+  if (
+    !Number.isInteger(b.batch) ||
+    b.batch < 1 ||
+    !Number.isInteger(b.seqLen) ||
+    b.seqLen < 1 ||
+    b.ids.length !== b.batch * b.seqLen
+  ) {
+    throw new PruneError(
+      'INVALID_INPUT',
+      `${PKG} batch shape ${b.batch}x${b.seqLen} does not match ${b.ids.length} ids`,
+    )
   }
   for (let k = 0; k < b.ids.length; k++) {
     const id = b.ids[k]!
     if (id < 0 || id >= vocab) {
-      throw new PruneError('INVALID_INPUT', `${PKG} token id ${id} at position ${k} is outside the vocabulary [0, ${vocab})`)
+      throw new PruneError(
+        'INVALID_INPUT',
+        `${PKG} token id ${id} at position ${k} is outside the vocabulary [0, ${vocab})`,
+      )
     }
   }
 }
@@ -175,7 +224,8 @@ function normaliseSkip(skip: ForwardOptions['skip'], T: number): number[] {
   if (skip === undefined) return []
   const list = [...new Set(skip)].sort((a, b) => a - b)
   for (const i of list) {
-    if (!Number.isInteger(i) || i < 0 || i >= T) throw new PruneError('INVALID_INPUT', `${PKG} skip block ${i} does not exist (blocks 0..${T - 1})`)
+    if (!Number.isInteger(i) || i < 0 || i >= T)
+      throw new PruneError('INVALID_INPUT', `${PKG} skip block ${i} does not exist (blocks 0..${T - 1})`)
   }
   return list
 }
@@ -200,9 +250,13 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
   const lk = cfg === undefined ? undefined : layersKey(cfg)
   const cfgBlocks = lk === undefined ? undefined : (cfg![lk] as number)
   const loaded = await readModelFile(forwardFile)
-  const structure = discoverBlocks(loaded.model, { where: forwardFile, ...(cfgBlocks !== undefined ? { numBlocks: cfgBlocks } : {}) })
+  const structure = discoverBlocks(loaded.model, {
+    where: forwardFile,
+    ...(cfgBlocks !== undefined ? { numBlocks: cfgBlocks } : {}),
+  })
   const ort = await resolveOrt(options.ort)
-  const providers = options.executionProviders !== undefined ? [...options.executionProviders] : defaultProviders(ort)
+  const providers =
+    options.executionProviders !== undefined ? [...options.executionProviders] : defaultProviders(ort)
   const spec = {
     providers,
     ...(options.intraOpNumThreads !== undefined ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
@@ -214,14 +268,24 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
   const g = loaded.model.graph!
   const initNames = new Set(g.initializer.map((t) => t.name))
   const T = structure.numBlocks
-  const embInit = g.initializer.find((t) => t.dims.length === 2 && g.node.some((n) => n.name === structure.embedding && n.input[0] === t.name))
-  const num = (k: string): number | undefined => (cfg !== undefined && typeof cfg[k] === 'number' ? (cfg[k] as number) : undefined)
-  const vocab = num('vocab_size') ?? (embInit !== undefined ? toSafeInt(embInit.dims[0]!, 'embedding rows') : 0)
-  const hiddenSize = num('hidden_size') ?? num('n_embd') ?? (embInit !== undefined ? toSafeInt(embInit.dims[1]!, 'embedding cols') : 0)
+  const embInit = g.initializer.find(
+    (t) => t.dims.length === 2 && g.node.some((n) => n.name === structure.embedding && n.input[0] === t.name),
+  )
+  const num = (k: string): number | undefined =>
+    cfg !== undefined && typeof cfg[k] === 'number' ? (cfg[k] as number) : undefined
+  const vocab =
+    num('vocab_size') ?? (embInit !== undefined ? toSafeInt(embInit.dims[0]!, 'embedding rows') : 0)
+  const hiddenSize =
+    num('hidden_size') ??
+    num('n_embd') ??
+    (embInit !== undefined ? toSafeInt(embInit.dims[1]!, 'embedding cols') : 0)
   let parameters = 0
   for (const t of g.initializer) if (isFloatTensor(t)) parameters += numElements(t)
   const info: ModelInfo = {
-    architecture: Array.isArray(cfg?.architectures) && typeof cfg.architectures[0] === 'string' ? cfg.architectures[0] : 'unknown',
+    architecture:
+      Array.isArray(cfg?.architectures) && typeof cfg.architectures[0] === 'string'
+        ? cfg.architectures[0]
+        : 'unknown',
     modelType: typeof cfg?.model_type === 'string' ? cfg.model_type : 'unknown',
     format: 'onnx',
     numBlocks: T,
@@ -234,7 +298,11 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
   }
   const maxSessions = options.maxSessions ?? 4
   const cache = new Map<string, Promise<CachedSession>>()
-  const plainEntry: CachedSession = { session: plain.session, hidden: undefined, inputs: inputSpecs(g.input, initNames) }
+  const plainEntry: CachedSession = {
+    session: plain.session,
+    hidden: undefined,
+    inputs: inputSpecs(g.input, initNames),
+  }
   cache.set('|p', Promise.resolve(plainEntry))
 
   const sessionFor = (skip: readonly number[], hidden: boolean): Promise<CachedSession> => {
@@ -254,8 +322,17 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
         names = pr.hiddenStates
       }
       if (hidden) model = withHiddenOutputs(model, names).model
-      const { session } = await createSession(ort, encodeModel(model), { ...spec, providers: [backend] }, `${forwardFile} (skip ${skip.join(',') || 'none'})`)
-      return { session, hidden: hidden ? names : undefined, inputs: inputSpecs(model.graph!.input, initNames) }
+      const { session } = await createSession(
+        ort,
+        encodeModel(model),
+        { ...spec, providers: [backend] },
+        `${forwardFile} (skip ${skip.join(',') || 'none'})`,
+      )
+      return {
+        session,
+        hidden: hidden ? names : undefined,
+        inputs: inputSpecs(model.graph!.input, initNames),
+      }
     })()
     cache.set(key, made)
     made.catch(() => cache.delete(key))
@@ -274,21 +351,27 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
     for (const inp of entry.inputs) {
       const n = inp.name
       if (n === 'input_ids') {
-        const data = inp.type === 'int32' ? Int32Array.from(b.ids) : BigInt64Array.from(b.ids, (x) => BigInt(x))
+        const data =
+          inp.type === 'int32' ? Int32Array.from(b.ids) : BigInt64Array.from(b.ids, (x) => BigInt(x))
         feeds[n] = new ort.Tensor(inp.type, data, [B, S])
       } else if (n === 'attention_mask') {
         const data = inp.type === 'int32' ? new Int32Array(B * S).fill(1) : new BigInt64Array(B * S).fill(1n)
         feeds[n] = new ort.Tensor(inp.type, data, [B, S])
       } else if (n === 'position_ids') {
         const data = inp.type === 'int32' ? new Int32Array(B * S) : new BigInt64Array(B * S)
-        for (let r = 0; r < B; r++) for (let t = 0; t < S; t++) data[r * S + t] = (inp.type === 'int32' ? t : BigInt(t)) as never
+        for (let r = 0; r < B; r++)
+          for (let t = 0; t < S; t++) data[r * S + t] = (inp.type === 'int32' ? t : BigInt(t)) as never
         feeds[n] = new ort.Tensor(inp.type, data, [B, S])
       } else if (n === 'token_type_ids') {
         feeds[n] = new ort.Tensor(inp.type, emptyOfType(inp.type, B * S), [B, S])
       } else if (/^past/.test(n)) {
         // An empty KV cache: batch B, every other symbolic dim (the past length) 0.
         const dims = inp.dims.map((d, k) => (typeof d === 'number' ? d : k === 0 ? B : 0))
-        if (inp.dims.length === 0) throw new PruneError('UNSUPPORTED_ARCHITECTURE', `${PKG} KV-cache input '${n}' has no declared shape`)
+        if (inp.dims.length === 0)
+          throw new PruneError(
+            'UNSUPPORTED_ARCHITECTURE',
+            `${PKG} KV-cache input '${n}' has no declared shape`,
+          )
         feeds[n] = new ort.Tensor(inp.type, emptyOfType(inp.type, 0), dims)
       } else {
         throw new PruneError(
@@ -304,7 +387,10 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
 
   const asMatrix = (t: OrtTensorLike, what: string): Matrix => {
     if (!(t.data instanceof Float32Array)) {
-      throw new PruneError('UNSUPPORTED_ARCHITECTURE', `${PKG} ${what} is ${t.type}, not float32: export the model in float32`)
+      throw new PruneError(
+        'UNSUPPORTED_ARCHITECTURE',
+        `${PKG} ${what} is ${t.type}, not float32: export the model in float32`,
+      )
     }
     const cols = t.dims[t.dims.length - 1]!
     return matrix(t.data.length / cols, cols, t.data)
@@ -322,7 +408,11 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
       const rowsTotal = b.batch * b.seqLen
       if (o.captureRows !== undefined) {
         for (const r of o.captureRows) {
-          if (!Number.isInteger(r) || r < 0 || r >= rowsTotal) throw new PruneError('INVALID_INPUT', `${PKG} captureRows has row ${r}, outside 0..${rowsTotal - 1}`)
+          if (!Number.isInteger(r) || r < 0 || r >= rowsTotal)
+            throw new PruneError(
+              'INVALID_INPUT',
+              `${PKG} captureRows has row ${r}, outside 0..${rowsTotal - 1}`,
+            )
         }
       }
       const entry = await sessionFor(skip, wantHidden)
@@ -334,7 +424,11 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
       try {
         out = await entry.session.run(feedsFor(entry, b), fetches)
       } catch (cause) {
-        throw new PruneError('UNSUPPORTED_ARCHITECTURE', `${PKG} onnxruntime failed running ${forwardFile}: ${(cause as Error).message}`, { cause })
+        throw new PruneError(
+          'UNSUPPORTED_ARCHITECTURE',
+          `${PKG} onnxruntime failed running ${forwardFile}: ${(cause as Error).message}`,
+          { cause },
+        )
       }
       const result: { hiddenStates?: readonly Matrix[]; logits?: Matrix } = {}
       if (wantHidden) {
@@ -342,7 +436,8 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
         entry.hidden!.forEach((name, i) => {
           const m = asMatrix(out[name]!, `hidden state h_${i} ('${name}')`)
           o.onHiddenState?.(i, m)
-          if (o.hiddenStates === true) states.push(o.captureRows !== undefined ? selectRows(m, o.captureRows) : m)
+          if (o.hiddenStates === true)
+            states.push(o.captureRows !== undefined ? selectRows(m, o.captureRows) : m)
         })
         if (o.hiddenStates === true) result.hiddenStates = states
       }
@@ -350,15 +445,26 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
       if (wantLogits) result.logits = asMatrix(out[logitsName]!, `output '${logitsName}'`)
       return result
     },
-    async nll(b: TokenBatch, o: { readonly skip?: ReadonlySet<number> | readonly number[] } = {}): Promise<NllResult> {
-      const { logits } = await adapter.forward(b, { logits: true, ...(o.skip !== undefined ? { skip: o.skip } : {}) })
+    async nll(
+      b: TokenBatch,
+      o: { readonly skip?: ReadonlySet<number> | readonly number[] } = {},
+    ): Promise<NllResult> {
+      const { logits } = await adapter.forward(b, {
+        logits: true,
+        ...(o.skip !== undefined ? { skip: o.skip } : {}),
+      })
       return nllFromLogits(logits!, b)
     },
     async exportPruned(removed, outDir, provenance = {}): Promise<ExportResult> {
       const gone = [...new Set(removed)].sort((a, c) => a - c)
-      if (gone.length !== removed.length) throw new PruneError('INVALID_INPUT', `${PKG} removed blocks must be distinct, got ${JSON.stringify(removed)}`)
+      if (gone.length !== removed.length)
+        throw new PruneError(
+          'INVALID_INPUT',
+          `${PKG} removed blocks must be distinct, got ${JSON.stringify(removed)}`,
+        )
       normaliseSkip(gone, T)
-      if (gone.length >= T) throw new PruneError('INFEASIBLE_BUDGET', `${PKG} cannot remove all ${T} blocks: keep at least one`)
+      if (gone.length >= T)
+        throw new PruneError('INFEASIBLE_BUDGET', `${PKG} cannot remove all ${T} blocks: keep at least one`)
       const out = resolve(outDir)
       const kept = Array.from({ length: T }, (_, i) => i).filter((i) => !gone.includes(i))
       const written: { file: string; nodesRemoved: number; initializersRemoved: number }[] = []
@@ -374,12 +480,18 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
           // Refuse to publish a graph onnxruntime cannot load.
           const check = await createSession(ort, dest, { providers: ['cpu'] }, dest)
           await check.session.release?.()
-          written.push({ file: join(sub, f), nodesRemoved: pr.removedNodes, initializersRemoved: pr.removedInitializers })
+          written.push({
+            file: join(sub, f),
+            nodesRemoved: pr.removedNodes,
+            initializersRemoved: pr.removedInitializers,
+          })
         }
         if (cfg !== undefined) {
           const c: Cfg = { ...cfg }
-          for (const k of ['num_hidden_layers', 'n_layer', 'num_layers']) if (typeof c[k] === 'number') c[k] = kept.length
-          for (const [k, v] of Object.entries(c)) if (Array.isArray(v) && v.length === T && /layer/i.test(k)) c[k] = kept.map((i) => v[i])
+          for (const k of ['num_hidden_layers', 'n_layer', 'num_layers'])
+            if (typeof c[k] === 'number') c[k] = kept.length
+          for (const [k, v] of Object.entries(c))
+            if (Array.isArray(v) && v.length === T && /layer/i.test(k)) c[k] = kept.map((i) => v[i])
           await writeFile(join(tmp, 'config.json'), JSON.stringify(c, null, 2) + '\n')
         }
         for (const f of await readdir(root)) {
@@ -387,7 +499,14 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
         }
         const record = {
           tool: '@mi-prun/adapter-onnx',
-          source: { path: root, file: forwardFile, modelType: info.modelType, architecture: info.architecture, numBlocks: T, discovery: structure.method },
+          source: {
+            path: root,
+            file: forwardFile,
+            modelType: info.modelType,
+            architecture: info.architecture,
+            numBlocks: T,
+            discovery: structure.method,
+          },
           removedBlocks: gone,
           keptBlocks: kept,
           numBlocks: kept.length,

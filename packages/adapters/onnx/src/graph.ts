@@ -77,7 +77,9 @@ export function indexGraph(g: GraphProto): GraphIndex {
 
 /** Block index in a node name, or undefined. Matches `layers.3`, `layer.3`, `h.3`, `blocks.3`, `block_3`, `layers_3`. */
 export function blockIndexFromName(name: string): number | undefined {
-  const m = /(?:^|[/.:])(?:model\.)?(?:layers|layer|h|blocks|block|decoder_layers)[._](\d+)(?=$|[/._:])/.exec(name)
+  const m = /(?:^|[/.:])(?:model\.)?(?:layers|layer|h|blocks|block|decoder_layers)[._](\d+)(?=$|[/._:])/.exec(
+    name,
+  )
   return m === null ? undefined : Number(m[1])
 }
 
@@ -226,7 +228,9 @@ export function discoverBlocks(model: ModelProto, options: DiscoverOptions = {})
       chain.forEach((r, k) => groups![ids[k]!]!.push(r))
       method = 'names'
     } else {
-      notes.push(`block indices in node names (${ids.join(',')}) are not 0,1,2,... along the residual chain; grouped structurally instead`)
+      notes.push(
+        `block indices in node names (${ids.join(',')}) are not 0,1,2,... along the residual chain; grouped structurally instead`,
+      )
     }
   } else if (nameIdx.some((i) => i !== undefined)) {
     notes.push('only some residual Adds carry a block index in their name; grouped structurally instead')
@@ -238,7 +242,10 @@ export function discoverBlocks(model: ModelProto, options: DiscoverOptions = {})
     let period: number | undefined
     if (options.numBlocks !== undefined) {
       if (n % options.numBlocks !== 0) {
-        throw ambiguous(where, `the residual chain has ${n} Adds, which does not divide into ${options.numBlocks} blocks (config.json)`)
+        throw ambiguous(
+          where,
+          `the residual chain has ${n} Adds, which does not divide into ${options.numBlocks} blocks (config.json)`,
+        )
       }
       period = n / options.numBlocks
     } else {
@@ -251,19 +258,24 @@ export function discoverBlocks(model: ModelProto, options: DiscoverOptions = {})
         }
       }
       if (period === undefined || (period === n && n > 1)) {
-        throw ambiguous(where, `the ${n} residual Adds show no repeating block structure and no block count was given`)
+        throw ambiguous(
+          where,
+          `the ${n} residual Adds show no repeating block structure and no block count was given`,
+        )
       }
     }
     groups = []
     for (let k = 0; k < n; k += period!) groups.push(chain.slice(k, k + period!))
   }
   const T = groups.length
-  if (groups.some((gr) => gr.length === 0)) throw ambiguous(where, 'a block index in the node names has no residual Add')
+  if (groups.some((gr) => gr.length === 0))
+    throw ambiguous(where, 'a block index in the node names has no residual Add')
   if (options.numBlocks !== undefined && options.numBlocks !== T) {
     throw ambiguous(where, `found ${T} blocks but config.json says ${options.numBlocks}`)
   }
   const addsPerBlock = groups[0]!.length
-  if (groups.some((gr) => gr.length !== addsPerBlock)) notes.push('blocks have different numbers of residual Adds')
+  if (groups.some((gr) => gr.length !== addsPerBlock))
+    notes.push('blocks have different numbers of residual Adds')
   const hidden = [chain[0]!.skip, ...groups.map((gr) => gr[gr.length - 1]!.output)]
   const blocks: BlockBoundary[] = groups.map((gr, i) => ({
     index: i,
@@ -289,5 +301,15 @@ export function discoverBlocks(model: ModelProto, options: DiscoverOptions = {})
   }
   if (embedding === undefined) notes.push('no embedding Gather found upstream of h_0')
   const finalConsumers = (ix.consumers.get(hidden[T]!) ?? []).map((k) => g.node[k]!.name)
-  return { kind: 'onnx-block-structure', method, numBlocks: T, addsPerBlock, embedding, hiddenStates: hidden, blocks, finalConsumers, notes }
+  return {
+    kind: 'onnx-block-structure',
+    method,
+    numBlocks: T,
+    addsPerBlock,
+    embedding,
+    hiddenStates: hidden,
+    blocks,
+    finalConsumers,
+    notes,
+  }
 }

@@ -46,7 +46,8 @@ export async function inspectOnnxModel(path: string): Promise<OnnxModelSummary> 
   if (existsSync(path) && statSync(path).isFile()) {
     paths = [path]
     dir = join(path, '..')
-    if (!existsSync(join(dir, 'config.json')) && existsSync(join(dir, '..', 'config.json'))) dir = join(dir, '..')
+    if (!existsSync(join(dir, 'config.json')) && existsSync(join(dir, '..', 'config.json')))
+      dir = join(dir, '..')
   } else {
     const { sub, files } = await listOnnxFiles(path)
     paths = files.map((f) => join(path, sub, f))

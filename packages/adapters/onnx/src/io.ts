@@ -2,7 +2,17 @@
 // a fresh `<file>_data`), and atomic folder writes.
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises'
+import {
+  mkdir,
+  open,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  stat,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { create } from '@bufbuild/protobuf'
 import { PruneError } from '@mi-prun/core'
@@ -45,7 +55,11 @@ export async function readModelFile(path: string): Promise<LoadedModelFile> {
       try {
         size = (await stat(join(dir, ref.location))).size
       } catch (cause) {
-        throw new PruneError('INVALID_CHECKPOINT', `${PKG} ${path}: external data file '${ref.location}' of '${t.name}' is missing: copy it next to the model`, { cause })
+        throw new PruneError(
+          'INVALID_CHECKPOINT',
+          `${PKG} ${path}: external data file '${ref.location}' of '${t.name}' is missing: copy it next to the model`,
+          { cause },
+        )
       }
       sizes.set(ref.location, size)
     }
@@ -70,7 +84,11 @@ const CHUNK = 16 * 1024 * 1024
  * `external_data` entries rewritten; inline initializers stay inline. `srcDir` is the folder the
  * source model's external references are relative to.
  */
-export async function writeModelFile(model: ModelProto, srcDir: string, destPath: string): Promise<{ bytes: number; externalBytes: number }> {
+export async function writeModelFile(
+  model: ModelProto,
+  srcDir: string,
+  destPath: string,
+): Promise<{ bytes: number; externalBytes: number }> {
   const ext = model.graph!.initializer.filter(isExternal)
   let externalBytes = 0
   if (ext.length > 0) {
@@ -86,9 +104,13 @@ export async function writeModelFile(model: ModelProto, srcDir: string, destPath
         if (src === undefined) handles.set(ref.location, (src = await open(join(srcDir, ref.location), 'r')))
         const len = ref.length ?? (await src.stat()).size - ref.offset
         pos += (ALIGN - (pos % ALIGN)) % ALIGN // the gap reads as zeros
-        for (let done = 0; done < len; ) {
+        for (let done = 0; done < len;) {
           const { bytesRead } = await src.read(buf, 0, Math.min(CHUNK, len - done), ref.offset + done)
-          if (bytesRead === 0) throw new PruneError('INVALID_CHECKPOINT', `${PKG} external data of '${t.name}' in '${ref.location}' ends early: the data file is truncated`)
+          if (bytesRead === 0)
+            throw new PruneError(
+              'INVALID_CHECKPOINT',
+              `${PKG} external data of '${t.name}' in '${ref.location}' ends early: the data file is truncated`,
+            )
           await out.write(buf, 0, bytesRead, pos + done)
           done += bytesRead
         }
@@ -109,7 +131,11 @@ export async function writeModelFile(model: ModelProto, srcDir: string, destPath
   try {
     bytes = encodeModel(model)
   } catch (cause) {
-    throw new PruneError('IO_ERROR', `${PKG} cannot encode ${destPath} (${(cause as Error).message}): a graph over 2 GiB must keep its weights as external data`, { cause })
+    throw new PruneError(
+      'IO_ERROR',
+      `${PKG} cannot encode ${destPath} (${(cause as Error).message}): a graph over 2 GiB must keep its weights as external data`,
+      { cause },
+    )
   }
   await writeFile(destPath, bytes)
   return { bytes: bytes.length, externalBytes }
@@ -121,7 +147,11 @@ export async function writeModelFile(model: ModelProto, srcDir: string, destPath
  * failure the temp folder is removed and nothing is left behind.
  */
 export async function writeFolderAtomic(outDir: string, fill: (tmp: string) => Promise<void>): Promise<void> {
-  if (existsSync(outDir)) throw new PruneError('IO_ERROR', `${PKG} ${outDir} already exists: choose a new folder or delete it first`)
+  if (existsSync(outDir))
+    throw new PruneError(
+      'IO_ERROR',
+      `${PKG} ${outDir} already exists: choose a new folder or delete it first`,
+    )
   const parent = dirname(outDir)
   const tmp = join(parent, `.${basename(outDir)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
   try {
@@ -153,5 +183,8 @@ export async function listOnnxFiles(dir: string): Promise<{ sub: string; files: 
     }
     if (names.length > 0) return { sub, files: names }
   }
-  throw new PruneError('INVALID_CHECKPOINT', `${PKG} no .onnx file in ${dir} or ${join(dir, 'onnx')}: point at a transformers.js-style model folder`)
+  throw new PruneError(
+    'INVALID_CHECKPOINT',
+    `${PKG} no .onnx file in ${dir} or ${join(dir, 'onnx')}: point at a transformers.js-style model folder`,
+  )
 }

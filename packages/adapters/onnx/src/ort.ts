@@ -11,11 +11,16 @@ export interface OrtTensorLike {
 export interface OrtSessionLike {
   readonly inputNames: readonly string[]
   readonly outputNames: readonly string[]
-  run(feeds: Record<string, OrtTensorLike>, fetches?: readonly string[]): Promise<Record<string, OrtTensorLike>>
+  run(
+    feeds: Record<string, OrtTensorLike>,
+    fetches?: readonly string[],
+  ): Promise<Record<string, OrtTensorLike>>
   release?(): Promise<void>
 }
 export interface OrtModuleLike {
-  readonly InferenceSession: { create(model: Uint8Array | string, options?: Record<string, unknown>): Promise<OrtSessionLike> }
+  readonly InferenceSession: {
+    create(model: Uint8Array | string, options?: Record<string, unknown>): Promise<OrtSessionLike>
+  }
   readonly Tensor: new (type: string, data: unknown, dims: readonly number[]) => OrtTensorLike
   readonly listSupportedBackends?: () => readonly { readonly name: string; readonly bundled?: boolean }[]
 }
@@ -26,7 +31,8 @@ export type OrtSource = object | (() => Promise<unknown>)
 function asModule(m: unknown): OrtModuleLike | undefined {
   const cands = [m, (m as { default?: unknown } | null)?.default]
   for (const c of cands) {
-    if (c !== null && typeof c === 'object' && 'InferenceSession' in c && 'Tensor' in c) return c as OrtModuleLike
+    if (c !== null && typeof c === 'object' && 'InferenceSession' in c && 'Tensor' in c)
+      return c as OrtModuleLike
   }
   return undefined
 }
@@ -48,7 +54,10 @@ export async function resolveOrt(source: OrtSource | undefined): Promise<OrtModu
   }
   const mod = asModule(loaded)
   if (mod === undefined) {
-    throw new PruneError('RUNTIME_UNAVAILABLE', `${PKG} the injected ort module has no InferenceSession/Tensor: pass the onnxruntime-node module or () => import('onnxruntime-node')`)
+    throw new PruneError(
+      'RUNTIME_UNAVAILABLE',
+      `${PKG} the injected ort module has no InferenceSession/Tensor: pass the onnxruntime-node module or () => import('onnxruntime-node')`,
+    )
   }
   return mod
 }
@@ -90,7 +99,8 @@ export async function createSession(
   for (const p of spec.providers) {
     const options: Record<string, unknown> = { executionProviders: [p], graphOptimizationLevel: 'all' }
     if (spec.intraOpNumThreads !== undefined) options.intraOpNumThreads = spec.intraOpNumThreads
-    if (spec.externalDataDir !== undefined) options.extra = { session: { model_external_initializers_file_folder_path: spec.externalDataDir } }
+    if (spec.externalDataDir !== undefined)
+      options.extra = { session: { model_external_initializers_file_folder_path: spec.externalDataDir } }
     try {
       return { session: await ort.InferenceSession.create(model, options), provider: p }
     } catch (cause) {
@@ -98,11 +108,14 @@ export async function createSession(
     }
   }
   const msg = (last as Error | undefined)?.message ?? String(last)
-  const providerProblem = /provider|libonnxruntime_providers|cuda/i.test(msg) && !/opset|Op \(|ShapeInference|domain/i.test(msg)
+  const providerProblem =
+    /provider|libonnxruntime_providers|cuda/i.test(msg) && !/opset|Op \(|ShapeInference|domain/i.test(msg)
   throw new PruneError(
     providerProblem ? 'RUNTIME_UNAVAILABLE' : 'UNSUPPORTED_ARCHITECTURE',
     `${PKG} onnxruntime cannot load ${where} with providers [${spec.providers.join(', ')}]: ${msg}` +
-      (providerProblem ? ' (install the provider libraries or use the cpu provider)' : ' (re-export with an opset and operators this onnxruntime supports)'),
+      (providerProblem
+        ? ' (install the provider libraries or use the cpu provider)'
+        : ' (re-export with an opset and operators this onnxruntime supports)'),
     { cause: last },
   )
 }

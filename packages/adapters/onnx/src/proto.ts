@@ -28,7 +28,10 @@ export type { GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto }
 export function toSafeInt(v: bigint | number, what: string): number {
   const n = typeof v === 'bigint' ? Number(v) : v
   if (!Number.isSafeInteger(n) || (typeof v === 'bigint' && BigInt(n) !== v)) {
-    throw new PruneError('INVALID_CHECKPOINT', `${PKG} ${what} = ${String(v)} is not a safe integer: the file is corrupt or not an ONNX model`)
+    throw new PruneError(
+      'INVALID_CHECKPOINT',
+      `${PKG} ${what} = ${String(v)} is not a safe integer: the file is corrupt or not an ONNX model`,
+    )
   }
   return n
 }
@@ -81,7 +84,11 @@ export function isExternal(t: TensorProto): boolean {
 }
 
 /** Reads `location`, `offset`, `length` of an externally stored tensor. */
-export function externalRef(t: TensorProto): { location: string; offset: number; length: number | undefined } {
+export function externalRef(t: TensorProto): {
+  location: string
+  offset: number
+  length: number | undefined
+} {
   let location: string | undefined
   let offset = 0
   let length: number | undefined
@@ -90,11 +97,22 @@ export function externalRef(t: TensorProto): { location: string; offset: number;
     else if (e.key === 'offset') offset = Number(e.value)
     else if (e.key === 'length') length = Number(e.value)
   }
-  if (location === undefined || !Number.isSafeInteger(offset) || offset < 0 || (length !== undefined && (!Number.isSafeInteger(length) || length < 0))) {
-    throw new PruneError('INVALID_CHECKPOINT', `${PKG} initializer '${t.name}' has malformed external_data entries: re-export the model`)
+  if (
+    location === undefined ||
+    !Number.isSafeInteger(offset) ||
+    offset < 0 ||
+    (length !== undefined && (!Number.isSafeInteger(length) || length < 0))
+  ) {
+    throw new PruneError(
+      'INVALID_CHECKPOINT',
+      `${PKG} initializer '${t.name}' has malformed external_data entries: re-export the model`,
+    )
   }
   if (location.startsWith('/') || location.split(/[\\/]/).includes('..')) {
-    throw new PruneError('INVALID_CHECKPOINT', `${PKG} initializer '${t.name}' points outside the model folder ('${location}'): refusing to read it`)
+    throw new PruneError(
+      'INVALID_CHECKPOINT',
+      `${PKG} initializer '${t.name}' points outside the model folder ('${location}'): refusing to read it`,
+    )
   }
   return { location, offset, length }
 }
@@ -108,7 +126,12 @@ export function numElements(t: TensorProto): number {
 
 /** True for floating-point initializers (weights), which are what `parameters` counts. */
 export function isFloatTensor(t: TensorProto): boolean {
-  return [TensorProto_DataType.FLOAT, TensorProto_DataType.FLOAT16, TensorProto_DataType.BFLOAT16, TensorProto_DataType.DOUBLE].includes(t.dataType)
+  return [
+    TensorProto_DataType.FLOAT,
+    TensorProto_DataType.FLOAT16,
+    TensorProto_DataType.BFLOAT16,
+    TensorProto_DataType.DOUBLE,
+  ].includes(t.dataType)
 }
 
 /** Every tensor name a node reads, including names its subgraphs (If/Loop/Scan bodies) read from outer scope. */

@@ -28,10 +28,17 @@ function normaliseRemoved(removed: Iterable<number>, T: number, where: string, a
   const list = [...new Set(removed)].sort((a, b) => a - b)
   for (const i of list) {
     if (!Number.isInteger(i) || i < 0 || i >= T) {
-      throw new PruneError('INVALID_INPUT', `${PKG} ${where}: block ${i} does not exist (the model has blocks 0..${T - 1})`)
+      throw new PruneError(
+        'INVALID_INPUT',
+        `${PKG} ${where}: block ${i} does not exist (the model has blocks 0..${T - 1})`,
+      )
     }
   }
-  if (list.length >= T && !allowAll) throw new PruneError('INFEASIBLE_BUDGET', `${PKG} ${where}: cannot remove all ${T} blocks; keep at least one`)
+  if (list.length >= T && !allowAll)
+    throw new PruneError(
+      'INFEASIBLE_BUDGET',
+      `${PKG} ${where}: cannot remove all ${T} blocks; keep at least one`,
+    )
   return list
 }
 
@@ -116,7 +123,10 @@ export function pruneGraph(
     const l = kvLayer(v.name)
     if (l !== undefined && goneSet.has(l)) {
       if (read.has(v.name)) {
-        throw new PruneError('UNSUPPORTED_ARCHITECTURE', `${PKG} ${where}: KV-cache input '${v.name}' of removed layer ${l} is still read after surgery`)
+        throw new PruneError(
+          'UNSUPPORTED_ARCHITECTURE',
+          `${PKG} ${where}: KV-cache input '${v.name}' of removed layer ${l} is still read after surgery`,
+        )
       }
       return false
     }
@@ -158,7 +168,10 @@ export function pruneGraph(
  * under their own names, so no node is added and no value changes). Returns the output names in
  * order h_0..h_T.
  */
-export function withHiddenOutputs(model: ModelProto, hiddenStates: readonly string[]): { model: ModelProto; outputs: readonly string[] } {
+export function withHiddenOutputs(
+  model: ModelProto,
+  hiddenStates: readonly string[],
+): { model: ModelProto; outputs: readonly string[] } {
   const m = cloneModel(model)
   const g = m.graph!
   const have = new Set(g.output.map((o) => o.name))
@@ -167,7 +180,11 @@ export function withHiddenOutputs(model: ModelProto, hiddenStates: readonly stri
     if (have.has(h)) continue
     const info = vi.get(h)
     // ORT infers the type of an output without one; the known value_info type is used when present.
-    g.output.push(info?.type !== undefined ? create(ValueInfoProtoSchema, { name: h, type: info.type }) : create(ValueInfoProtoSchema, { name: h }))
+    g.output.push(
+      info?.type !== undefined
+        ? create(ValueInfoProtoSchema, { name: h, type: info.type })
+        : create(ValueInfoProtoSchema, { name: h }),
+    )
     have.add(h)
   }
   return { model: m, outputs: hiddenStates }

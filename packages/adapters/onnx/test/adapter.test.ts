@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TOL_F32_REL } from '@mi-prun/testkit'
-import { createOnnxAdapter, inspectOnnxModel, loadOnnxModel, readModelFile, PROVENANCE_FILE, type OnnxModelAdapter } from '@mi-prun/adapter-onnx'
+import {
+  createOnnxAdapter,
+  inspectOnnxModel,
+  loadOnnxModel,
+  readModelFile,
+  PROVENANCE_FILE,
+  type OnnxModelAdapter,
+} from '@mi-prun/adapter-onnx'
 import { toyReference, writeToyFolder, type ToyWeights } from './build-graphs.js'
 import { relErr } from './helpers.js'
 
@@ -48,7 +55,17 @@ for (const external of [false, true]) {
 
     it('reports the model and runs the no-past graph on the CPU provider', () => {
       expect(adapter.file).toMatch(/onnx[/\\]model_no_past\.onnx$/)
-      expect(adapter.info).toMatchObject({ format: 'onnx', numBlocks: 4, hiddenSize: 8, vocabSize: 11, modelType: 'toy', architecture: 'ToyForCausalLM', dtype: 'F32', backend: 'cpu', maxPositions: 64 })
+      expect(adapter.info).toMatchObject({
+        format: 'onnx',
+        numBlocks: 4,
+        hiddenSize: 8,
+        vocabSize: 11,
+        modelType: 'toy',
+        architecture: 'ToyForCausalLM',
+        dtype: 'F32',
+        backend: 'cpu',
+        maxPositions: 64,
+      })
       expect(adapter.info.parameters).toBe(11 * 8 + 4 * (8 * 8 * 4 + 2 * 8 * 16) + 8 + 8 * 11)
       expect(adapter.structure.method).toBe('names')
     })
@@ -96,8 +113,12 @@ for (const external of [false, true]) {
       expect(prog).toEqual(['1/4', '2/4', '3/4', '4/4'])
       const full = await adapter.forward(batch, { hiddenStates: true })
       expect(r.hiddenStates![3]!.rows).toBe(3)
-      expect(Array.from(r.hiddenStates![3]!.data.subarray(0, 8))).toEqual(Array.from(full.hiddenStates![3]!.data.subarray(13 * 8, 14 * 8)))
-      expect(Array.from(r.hiddenStates![3]!.data.subarray(16, 24))).toEqual(Array.from(full.hiddenStates![3]!.data.subarray(7 * 8, 8 * 8)))
+      expect(Array.from(r.hiddenStates![3]!.data.subarray(0, 8))).toEqual(
+        Array.from(full.hiddenStates![3]!.data.subarray(13 * 8, 14 * 8)),
+      )
+      expect(Array.from(r.hiddenStates![3]!.data.subarray(16, 24))).toEqual(
+        Array.from(full.hiddenStates![3]!.data.subarray(7 * 8, 8 * 8)),
+      )
     })
 
     it('nll matches the float64 reference, dense and with a skip set', async () => {
@@ -105,7 +126,9 @@ for (const external of [false, true]) {
       expect(dense.tokens).toBe(12)
       expect(Math.abs(dense.sumNll - refNll(w)) / refNll(w)).toBeLessThan(TOL_F32_REL)
       const sk = await adapter.nll(batch, { skip: [3] })
-      expect(Math.abs(sk.sumNll - refNll(w, new Set([3]))) / refNll(w, new Set([3]))).toBeLessThan(TOL_F32_REL)
+      expect(Math.abs(sk.sumNll - refNll(w, new Set([3]))) / refNll(w, new Set([3]))).toBeLessThan(
+        TOL_F32_REL,
+      )
     })
 
     it('exportPruned writes a folder that reloads with T-N blocks and the skip-forward logits', async () => {
@@ -113,16 +136,29 @@ for (const external of [false, true]) {
       const res = await adapter.exportPruned([2, 0], out, { selector: 'test' })
       expect(res).toEqual({ path: out, numBlocks: 2, removed: [0, 2] })
       const files = readdirSync(join(out, 'onnx')).sort()
-      expect(files).toEqual(external ? ['model.onnx', 'model.onnx_data', 'model_no_past.onnx', 'model_no_past.onnx_data'] : ['model.onnx', 'model_no_past.onnx'])
+      expect(files).toEqual(
+        external
+          ? ['model.onnx', 'model.onnx_data', 'model_no_past.onnx', 'model_no_past.onnx_data']
+          : ['model.onnx', 'model_no_past.onnx'],
+      )
       const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))
       expect(cfg.num_hidden_layers).toBe(2)
       expect(cfg.layer_types).toEqual(['sliding', 'sliding'])
       expect(existsSync(join(out, 'tokenizer_config.json'))).toBe(true)
       const prov = JSON.parse(readFileSync(join(out, PROVENANCE_FILE), 'utf8'))
-      expect(prov).toMatchObject({ tool: '@mi-prun/adapter-onnx', removedBlocks: [0, 2], keptBlocks: [1, 3], numBlocks: 2, selector: 'test' })
+      expect(prov).toMatchObject({
+        tool: '@mi-prun/adapter-onnx',
+        removedBlocks: [0, 2],
+        keptBlocks: [1, 3],
+        numBlocks: 2,
+        selector: 'test',
+      })
       const kv = await readModelFile(join(out, 'onnx', 'model.onnx'))
       expect(kv.model.graph!.input.map((v) => v.name).filter((n) => n.startsWith('past'))).toEqual([
-        'past_key_values.0.key', 'past_key_values.0.value', 'past_key_values.1.key', 'past_key_values.1.value',
+        'past_key_values.0.key',
+        'past_key_values.0.value',
+        'past_key_values.1.key',
+        'past_key_values.1.value',
       ])
       if (external) {
         // Only the kept blocks' weights are in the new data file (4 KiB aligned).
@@ -149,7 +185,8 @@ for (const external of [false, true]) {
       const b = join(root, `det-b-${external}`)
       await adapter.exportPruned([1], a)
       await adapter.exportPruned([1], b)
-      for (const f of readdirSync(join(a, 'onnx'))) expect(readFileSync(join(a, 'onnx', f)).equals(readFileSync(join(b, 'onnx', f)))).toBe(true)
+      for (const f of readdirSync(join(a, 'onnx')))
+        expect(readFileSync(join(a, 'onnx', f)).equals(readFileSync(join(b, 'onnx', f)))).toBe(true)
     })
   })
 }
@@ -167,12 +204,19 @@ describe('hostile input', () => {
     writeToyFolder(good, { blocks: 2 })
     const bytes = readFileSync(join(good, 'onnx', 'model_no_past.onnx'))
     const d = write('trunc', bytes.subarray(0, Math.floor(bytes.length * 0.6)))
-    await expect(loadOnnxModel(d, { ort })).rejects.toMatchObject({ code: 'INVALID_CHECKPOINT', message: expect.stringMatching(/\[@mi-prun\/adapter-onnx\].*model_no_past\.onnx.*truncated/) })
+    await expect(loadOnnxModel(d, { ort })).rejects.toMatchObject({
+      code: 'INVALID_CHECKPOINT',
+      message: expect.stringMatching(/\[@mi-prun\/adapter-onnx\].*model_no_past\.onnx.*truncated/),
+    })
   })
 
   it('non-ONNX bytes: INVALID_CHECKPOINT', async () => {
-    await expect(loadOnnxModel(write('text', '{"not": "onnx"}\n'), { ort })).rejects.toMatchObject({ code: 'INVALID_CHECKPOINT' })
-    await expect(loadOnnxModel(write('zeros', new Uint8Array(64)), { ort })).rejects.toMatchObject({ code: 'INVALID_CHECKPOINT' })
+    await expect(loadOnnxModel(write('text', '{"not": "onnx"}\n'), { ort })).rejects.toMatchObject({
+      code: 'INVALID_CHECKPOINT',
+    })
+    await expect(loadOnnxModel(write('zeros', new Uint8Array(64)), { ort })).rejects.toMatchObject({
+      code: 'INVALID_CHECKPOINT',
+    })
   })
 
   it('a truncated external data file is caught before ORT', async () => {
@@ -180,13 +224,19 @@ describe('hostile input', () => {
     writeToyFolder(d, { blocks: 2, external: true })
     const p = join(d, 'onnx', 'model_no_past.onnx_data')
     writeFileSync(p, readFileSync(p).subarray(0, 100))
-    await expect(loadOnnxModel(d, { ort })).rejects.toMatchObject({ code: 'INVALID_CHECKPOINT', message: expect.stringMatching(/truncated/) })
+    await expect(loadOnnxModel(d, { ort })).rejects.toMatchObject({
+      code: 'INVALID_CHECKPOINT',
+      message: expect.stringMatching(/truncated/),
+    })
   })
 
   it('an opset ORT cannot run: UNSUPPORTED_ARCHITECTURE, and the export writes nothing', async () => {
     const d = join(root, 'opset')
     writeToyFolder(d, { blocks: 2, opset: 99 })
-    await expect(loadOnnxModel(d, { ort })).rejects.toMatchObject({ code: 'UNSUPPORTED_ARCHITECTURE', message: expect.stringMatching(/onnxruntime cannot load/) })
+    await expect(loadOnnxModel(d, { ort })).rejects.toMatchObject({
+      code: 'UNSUPPORTED_ARCHITECTURE',
+      message: expect.stringMatching(/onnxruntime cannot load/),
+    })
     // A folder whose forward graph is fine but whose other graph ORT cannot run: export refuses.
     const mixed = join(root, 'mixed')
     writeToyFolder(mixed, { blocks: 2 })
@@ -204,18 +254,29 @@ describe('hostile input', () => {
     writeToyFolder(d, { blocks: 2 })
     // Make config.json claim 3 blocks: discovery must refuse the mismatch.
     writeFileSync(join(d, 'config.json'), JSON.stringify({ num_hidden_layers: 3 }))
-    await expect(loadOnnxModel(d, { ort })).rejects.toMatchObject({ code: 'UNSUPPORTED_ARCHITECTURE', message: expect.stringMatching(/config.json says 3/) })
+    await expect(loadOnnxModel(d, { ort })).rejects.toMatchObject({
+      code: 'UNSUPPORTED_ARCHITECTURE',
+      message: expect.stringMatching(/config.json says 3/),
+    })
     const s = await inspectOnnxModel(d)
-    expect(s.files.map((f) => ('error' in f.structure ? f.structure.code : 'ok'))).toEqual(['UNSUPPORTED_ARCHITECTURE', 'UNSUPPORTED_ARCHITECTURE'])
+    expect(s.files.map((f) => ('error' in f.structure ? f.structure.code : 'ok'))).toEqual([
+      'UNSUPPORTED_ARCHITECTURE',
+      'UNSUPPORTED_ARCHITECTURE',
+    ])
   })
 
   it('export refuses an existing folder and bad block lists, writing nothing', async () => {
     const d = join(root, 'ok2')
     writeToyFolder(d, { blocks: 3 })
     const a = await loadOnnxModel(d, { ort })
-    await expect(a.exportPruned([0, 1, 2], join(root, 'x1'))).rejects.toMatchObject({ code: 'INFEASIBLE_BUDGET' })
+    await expect(a.exportPruned([0, 1, 2], join(root, 'x1'))).rejects.toMatchObject({
+      code: 'INFEASIBLE_BUDGET',
+    })
     await expect(a.exportPruned([5], join(root, 'x2'))).rejects.toMatchObject({ code: 'INVALID_INPUT' })
-    await expect(a.exportPruned([1], d)).rejects.toMatchObject({ code: 'IO_ERROR', message: expect.stringMatching(/already exists/) })
+    await expect(a.exportPruned([1], d)).rejects.toMatchObject({
+      code: 'IO_ERROR',
+      message: expect.stringMatching(/already exists/),
+    })
     expect(existsSync(join(root, 'x1')) || existsSync(join(root, 'x2'))).toBe(false)
     await a.dispose()
   })
@@ -229,11 +290,15 @@ describe('runtime injection', () => {
     const a = await createOnnxAdapter({ model: d, ort: mod, executionProviders: ['cpu'] })
     expect(a.info.backend).toBe('cpu')
     await a.dispose()
-    await expect(loadOnnxModel(d, { ort: () => Promise.reject(new Error('Cannot find module onnxruntime-node')) })).rejects.toMatchObject({
+    await expect(
+      loadOnnxModel(d, { ort: () => Promise.reject(new Error('Cannot find module onnxruntime-node')) }),
+    ).rejects.toMatchObject({
       code: 'RUNTIME_UNAVAILABLE',
       message: expect.stringMatching(/ONNXRUNTIME_NODE_INSTALL=skip/),
     })
-    await expect(loadOnnxModel(d, { ort: { Tensor: 1 } })).rejects.toMatchObject({ code: 'RUNTIME_UNAVAILABLE' })
+    await expect(loadOnnxModel(d, { ort: { Tensor: 1 } })).rejects.toMatchObject({
+      code: 'RUNTIME_UNAVAILABLE',
+    })
   })
 
   it('a provider that cannot load falls back to the next one in the list', async () => {
@@ -242,7 +307,9 @@ describe('runtime injection', () => {
     const a = await loadOnnxModel(d, { ort, executionProviders: ['no-such-provider', 'cpu'] })
     expect(a.info.backend).toBe('cpu')
     await a.dispose()
-    await expect(loadOnnxModel(d, { ort, executionProviders: ['no-such-provider'] })).rejects.toMatchObject({ message: expect.stringMatching(/no-such-provider/) })
+    await expect(loadOnnxModel(d, { ort, executionProviders: ['no-such-provider'] })).rejects.toMatchObject({
+      message: expect.stringMatching(/no-such-provider/),
+    })
   })
 })
 
@@ -252,7 +319,9 @@ describe('inspectOnnxModel', () => {
     writeToyFolder(d, { blocks: 3, external: true })
     const s = await inspectOnnxModel(d)
     expect(s.kind).toBe('onnx-model-summary')
-    expect(s.files.map((f) => [f.file.split(/[/\\]/).pop(), f.kvLayers, f.opset, f.externalBytes > 0])).toEqual([
+    expect(
+      s.files.map((f) => [f.file.split(/[/\\]/).pop(), f.kvLayers, f.opset, f.externalBytes > 0]),
+    ).toEqual([
       ['model.onnx', 3, 14, true],
       ['model_no_past.onnx', 0, 14, true],
     ])

@@ -45,19 +45,38 @@ export interface ToyWeights {
   readonly d: number
   readonly vocab: number
   readonly emb: Float32Array
-  readonly blocks: { wa: Float32Array; wb: Float32Array; wc: Float32Array; wd: Float32Array; wk: Float32Array; wv: Float32Array }[]
+  readonly blocks: {
+    wa: Float32Array
+    wb: Float32Array
+    wc: Float32Array
+    wd: Float32Array
+    wk: Float32Array
+    wv: Float32Array
+  }[]
   readonly gamma: Float32Array
   readonly wout: Float32Array
 }
 
 function dim(v: number | string) {
-  return create(TensorShapeProto_DimensionSchema, { value: typeof v === 'number' ? { case: 'dimValue', value: BigInt(v) } : { case: 'dimParam', value: v } })
+  return create(TensorShapeProto_DimensionSchema, {
+    value: typeof v === 'number' ? { case: 'dimValue', value: BigInt(v) } : { case: 'dimParam', value: v },
+  })
 }
-export function valueInfo(name: string, elemType: number, shape: readonly (number | string)[]): ValueInfoProto {
+export function valueInfo(
+  name: string,
+  elemType: number,
+  shape: readonly (number | string)[],
+): ValueInfoProto {
   return create(ValueInfoProtoSchema, {
     name,
     type: create(TypeProtoSchema, {
-      value: { case: 'tensorType', value: create(TypeProto_TensorSchema, { elemType, shape: create(TensorShapeProtoSchema, { dim: shape.map(dim) }) }) },
+      value: {
+        case: 'tensorType',
+        value: create(TypeProto_TensorSchema, {
+          elemType,
+          shape: create(TensorShapeProtoSchema, { dim: shape.map(dim) }),
+        }),
+      },
     }),
   })
 }
@@ -70,15 +89,32 @@ export function floatTensor(name: string, dims: readonly number[], data: Float32
   })
 }
 export function int64Tensor(name: string, dims: readonly number[], data: readonly number[]): TensorProto {
-  return create(TensorProtoSchema, { name, dims: dims.map(BigInt), dataType: TensorProto_DataType.INT64, int64Data: data.map(BigInt) })
+  return create(TensorProtoSchema, {
+    name,
+    dims: dims.map(BigInt),
+    dataType: TensorProto_DataType.INT64,
+    int64Data: data.map(BigInt),
+  })
 }
-export function node(opType: string, input: string[], output: string[], name: string, attrs: { name: string; i?: number }[] = []): NodeProto {
+export function node(
+  opType: string,
+  input: string[],
+  output: string[],
+  name: string,
+  attrs: { name: string; i?: number }[] = [],
+): NodeProto {
   return create(NodeProtoSchema, {
     opType,
     input,
     output,
     name,
-    attribute: attrs.map((a) => create(AttributeProtoSchema, { name: a.name, type: AttributeProto_AttributeType.INT, i: BigInt(a.i ?? 0) })),
+    attribute: attrs.map((a) =>
+      create(AttributeProtoSchema, {
+        name: a.name,
+        type: AttributeProto_AttributeType.INT,
+        i: BigInt(a.i ?? 0),
+      }),
+    ),
   })
 }
 
@@ -95,8 +131,12 @@ export function buildToyModel(o: ToyOptions): { model: ModelProto; weights: ToyW
   const tn = (scope: string, op: string) => (opaque ? `t${counter++}` : `${scope}/${op}_output_${counter++}`)
   const nodes: NodeProto[] = []
   const inits: TensorProto[] = []
-  const inputs: ValueInfoProto[] = [valueInfo('input_ids', TensorProto_DataType.INT64, ['batch_size', 'sequence_length'])]
-  const outputs: ValueInfoProto[] = [valueInfo('logits', TensorProto_DataType.FLOAT, ['batch_size', 'sequence_length', V])]
+  const inputs: ValueInfoProto[] = [
+    valueInfo('input_ids', TensorProto_DataType.INT64, ['batch_size', 'sequence_length']),
+  ]
+  const outputs: ValueInfoProto[] = [
+    valueInfo('logits', TensorProto_DataType.FLOAT, ['batch_size', 'sequence_length', V]),
+  ]
   const emb = rand(V * d, 1)
   const wname = (s: string) => (opaque ? `w${counter++}` : s)
   const embName = wname('model.embed_tokens.weight')
@@ -110,11 +150,26 @@ export function buildToyModel(o: ToyOptions): { model: ModelProto; weights: ToyW
   const blocks: ToyWeights['blocks'] = []
   for (let i = 0; i < T; i++) {
     const s = `/model/layers.${i}`
-    const w = { wa: rand(d * d, 0.4), wb: rand(d * d, 0.3), wc: rand(d * 2 * d, 0.4), wd: rand(2 * d * d, 0.3), wk: rand(d * d, 0.3), wv: rand(d * d, 0.3) }
+    const w = {
+      wa: rand(d * d, 0.4),
+      wb: rand(d * d, 0.3),
+      wc: rand(d * 2 * d, 0.4),
+      wd: rand(2 * d * d, 0.3),
+      wk: rand(d * d, 0.3),
+      wv: rand(d * d, 0.3),
+    }
     blocks.push(w)
     const names = ['wa', 'wb', 'wc', 'wd', 'wk', 'wv'].map((k) => wname(`model.layers.${i}.${k}`))
-    inits.push(floatTensor(names[0]!, [d, d], w.wa), floatTensor(names[1]!, [d, d], w.wb), floatTensor(names[2]!, [d, 2 * d], w.wc))
-    inits.push(floatTensor(names[3]!, [2 * d, d], w.wd), floatTensor(names[4]!, [d, d], w.wk), floatTensor(names[5]!, [d, d], w.wv))
+    inits.push(
+      floatTensor(names[0]!, [d, d], w.wa),
+      floatTensor(names[1]!, [d, d], w.wb),
+      floatTensor(names[2]!, [d, 2 * d], w.wc),
+    )
+    inits.push(
+      floatTensor(names[3]!, [2 * d, d], w.wd),
+      floatTensor(names[4]!, [d, d], w.wk),
+      floatTensor(names[5]!, [d, d], w.wv),
+    )
     // KV: present.k = Concat(past.k, Unsqueeze(h Wk, 1)) along axis 2; same for v.
     const kvSum: string[] = []
     for (const [kind, wn] of [
@@ -130,8 +185,20 @@ export function buildToyModel(o: ToyOptions): { model: ModelProto; weights: ToyW
         const past = `past_key_values.${i}.${kind}`
         inputs.push(valueInfo(past, TensorProto_DataType.FLOAT, ['batch_size', 1, 'past_sequence_length', d]))
         full = `present.${i}.${kind}`
-        nodes.push(create(NodeProtoSchema, { opType: 'Concat', input: [past, ku], output: [full], name: nm(`${s}/self_attn`, 'Concat'), attribute: [create(AttributeProtoSchema, { name: 'axis', type: AttributeProto_AttributeType.INT, i: 2n })] }))
-        outputs.push(valueInfo(full, TensorProto_DataType.FLOAT, ['batch_size', 1, 'total_sequence_length', d]))
+        nodes.push(
+          create(NodeProtoSchema, {
+            opType: 'Concat',
+            input: [past, ku],
+            output: [full],
+            name: nm(`${s}/self_attn`, 'Concat'),
+            attribute: [
+              create(AttributeProtoSchema, { name: 'axis', type: AttributeProto_AttributeType.INT, i: 2n }),
+            ],
+          }),
+        )
+        outputs.push(
+          valueInfo(full, TensorProto_DataType.FLOAT, ['batch_size', 1, 'total_sequence_length', d]),
+        )
       }
       // Causal: position t sees the running sum of k (or v) over positions <= t. (Valid for an
       // empty past, which is all the tests feed.)
@@ -175,7 +242,13 @@ export function buildToyModel(o: ToyOptions): { model: ModelProto; weights: ToyW
     irVersion: 8n,
     producerName: 'mi-prun-test',
     opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(o.opset ?? 14) })],
-    graph: create(GraphProtoSchema, { name: 'toy', node: nodes, initializer: inits, input: inputs, output: outputs }),
+    graph: create(GraphProtoSchema, {
+      name: 'toy',
+      node: nodes,
+      initializer: inits,
+      input: inputs,
+      output: outputs,
+    }),
   })
   return { model, weights: { d, vocab: V, emb, blocks, gamma, wout } }
 }
@@ -184,16 +257,21 @@ export function buildToyModel(o: ToyOptions): { model: ModelProto; weights: ToyW
  * Float64 reference forward of the toy model with empty KV cache: returns h_0..h_T and logits for
  * one sequence (rows = tokens). Skipped blocks pass h through.
  */
-export function toyReference(w: ToyWeights, ids: readonly number[], skip: ReadonlySet<number> = new Set()): { hidden: Float64Array[]; logits: Float64Array } {
+export function toyReference(
+  w: ToyWeights,
+  ids: readonly number[],
+  skip: ReadonlySet<number> = new Set(),
+): { hidden: Float64Array[]; logits: Float64Array } {
   const { d, vocab: V } = w
   const S = ids.length
   const mm = (x: Float64Array, W: Float32Array, n: number, k: number, m: number) => {
     const out = new Float64Array(n * m)
-    for (let r = 0; r < n; r++) for (let j = 0; j < m; j++) {
-      let s = 0
-      for (let t = 0; t < k; t++) s += x[r * k + t]! * W[t * m + j]!
-      out[r * m + j] = s
-    }
+    for (let r = 0; r < n; r++)
+      for (let j = 0; j < m; j++) {
+        let s = 0
+        for (let t = 0; t < k; t++) s += x[r * k + t]! * W[t * m + j]!
+        out[r * m + j] = s
+      }
     return out
   }
   let h = new Float64Array(S * d)

@@ -14,16 +14,27 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
 for (const [name, opts] of [
   ['toy, HF names, inline', { blocks: 4, names: 'hf' as const, seed: 21 }],
-  ['toy, meaningless names, external data', { blocks: 3, names: 'opaque' as const, seed: 22, external: true }],
+  [
+    'toy, meaningless names, external data',
+    { blocks: 3, names: 'opaque' as const, seed: 22, external: true },
+  ],
 ] as const) {
   const dir = join(tmp, name.replace(/\W+/g, '-'))
   writeToyFolder(dir, opts)
-  describeAdapter({ name: `onnx ${name}`, load: () => loadOnnxModel(dir, { ort }), reload: (d) => loadOnnxModel(d, { ort }) })
+  describeAdapter({
+    name: `onnx ${name}`,
+    load: () => loadOnnxModel(dir, { ort }),
+    reload: (d) => loadOnnxModel(d, { ort }),
+  })
 }
 
 const models = join(import.meta.dirname, '..', '..', '..', '..', 'models')
 for (const m of ['gpt2-kjv', 'llama-kjv']) {
   const dir = join(models, m)
   if (!existsSync(join(dir, 'onnx', 'model.onnx'))) continue
-  describeAdapter({ name: `onnx ${m}`, load: () => loadOnnxModel(dir, { ort }), reload: (d) => loadOnnxModel(d, { ort }) })
+  describeAdapter({
+    name: `onnx ${m}`,
+    load: () => loadOnnxModel(dir, { ort }),
+    reload: (d) => loadOnnxModel(d, { ort }),
+  })
 }

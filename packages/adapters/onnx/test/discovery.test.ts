@@ -1,13 +1,22 @@
 import { create } from '@bufbuild/protobuf'
 import { describe, expect, it } from 'vitest'
-import { GraphProtoSchema, ModelProtoSchema, OperatorSetIdProtoSchema, TensorProto_DataType, type NodeProto } from 'onnx-buf'
+import {
+  GraphProtoSchema,
+  ModelProtoSchema,
+  OperatorSetIdProtoSchema,
+  TensorProto_DataType,
+  type NodeProto,
+} from 'onnx-buf'
 import { blockIndexFromName, discoverBlocks } from '@mi-prun/adapter-onnx'
 import { buildToyModel, floatTensor, node, valueInfo } from './build-graphs.js'
 
 /** A graph: Gather(emb) -> h0, then the given nodes, output 'logits'. */
 function graphOf(nodes: NodeProto[], weights: string[]) {
   const d = 4
-  const inits = [floatTensor('emb', [5, d], new Float32Array(5 * d).fill(0.1)), ...weights.map((w) => floatTensor(w, [d, d], new Float32Array(d * d).fill(0.01)))]
+  const inits = [
+    floatTensor('emb', [5, d], new Float32Array(5 * d).fill(0.1)),
+    ...weights.map((w) => floatTensor(w, [d, d], new Float32Array(d * d).fill(0.01))),
+  ]
   return create(ModelProtoSchema, {
     irVersion: 8n,
     opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 14n })],
@@ -73,7 +82,12 @@ describe('discoverBlocks', () => {
       ],
       ['w0', 'w1'],
     )
-    expect(() => discoverBlocks(m)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_ARCHITECTURE', message: expect.stringMatching(/forks at tensor 'h1'.*'n4', 'n6'/) }))
+    expect(() => discoverBlocks(m)).toThrow(
+      expect.objectContaining({
+        code: 'UNSUPPORTED_ARCHITECTURE',
+        message: expect.stringMatching(/forks at tensor 'h1'.*'n4', 'n6'/),
+      }),
+    )
   })
 
   it('refuses two residual chains of equal length', () => {
@@ -93,7 +107,14 @@ describe('discoverBlocks', () => {
   })
 
   it('refuses a graph without residual Adds', () => {
-    const m = graphOf([node('MatMul', ['h0', 'w0'], ['x'], 'n1'), node('Relu', ['x'], ['y'], 'n2'), node('MatMul', ['y', 'w1'], ['logits'], 'n3')], ['w0', 'w1'])
+    const m = graphOf(
+      [
+        node('MatMul', ['h0', 'w0'], ['x'], 'n1'),
+        node('Relu', ['x'], ['y'], 'n2'),
+        node('MatMul', ['y', 'w1'], ['logits'], 'n3'),
+      ],
+      ['w0', 'w1'],
+    )
     expect(() => discoverBlocks(m)).toThrow(/no residual Add/)
   })
 

@@ -56,7 +56,12 @@ for (const name of ['gpt2-kjv', 'llama-kjv']) {
       expect(T).toBe(cfg.num_hidden_layers ?? cfg.n_layer)
       expect(onnx.structure.addsPerBlock).toBe(2)
       expect(onnx.structure.embedding).toMatch(/\/(wte|embed_tokens)\/Gather/)
-      expect(onnx.info).toMatchObject({ hiddenSize: tfjs.info.hiddenSize, vocabSize: tfjs.info.vocabSize, numBlocks: tfjs.info.numBlocks, format: 'onnx' })
+      expect(onnx.info).toMatchObject({
+        hiddenSize: tfjs.info.hiddenSize,
+        vocabSize: tfjs.info.vocabSize,
+        numBlocks: tfjs.info.numBlocks,
+        format: 'onnx',
+      })
     })
 
     it('with every node name erased, the structural fallback finds the same boundaries', async () => {
@@ -83,7 +88,11 @@ for (const name of ['gpt2-kjv', 'llama-kjv']) {
         const a = await onnx.forward(batch, { hiddenStates: true, skip })
         const b = await tfjs.forward(batch, { hiddenStates: true, skip })
         expect(a.hiddenStates).toHaveLength(T + 1)
-        a.hiddenStates!.forEach((h, i) => expect(relDiff(h.data, b.hiddenStates![i]!.data), `h_${i} skip=${skip}`).toBeLessThan(TOL_ENGINES_REL))
+        a.hiddenStates!.forEach((h, i) =>
+          expect(relDiff(h.data, b.hiddenStates![i]!.data), `h_${i} skip=${skip}`).toBeLessThan(
+            TOL_ENGINES_REL,
+          ),
+        )
         expect(relDiff(a.logits!.data, b.logits!.data)).toBeLessThan(TOL_ENGINES_REL)
         const na = await onnx.nll(batch, { skip })
         const nb = await tfjs.nll(batch, { skip })
@@ -101,7 +110,9 @@ for (const name of ['gpt2-kjv', 'llama-kjv']) {
         expect(rt.info.numBlocks).toBe(T - 2)
         const a = await ro.forward(batch, { hiddenStates: true })
         const b = await rt.forward(batch, { hiddenStates: true })
-        a.hiddenStates!.forEach((h, i) => expect(relDiff(h.data, b.hiddenStates![i]!.data)).toBeLessThan(TOL_ENGINES_REL))
+        a.hiddenStates!.forEach((h, i) =>
+          expect(relDiff(h.data, b.hiddenStates![i]!.data)).toBeLessThan(TOL_ENGINES_REL),
+        )
         expect(relDiff(a.logits!.data, b.logits!.data)).toBeLessThan(TOL_ENGINES_REL)
         const kv = JSON.parse(readFileSync(join(po.path, 'config.json'), 'utf8'))
         expect(kv.num_hidden_layers ?? kv.n_layer).toBe(T - 2)
@@ -120,7 +131,11 @@ for (const name of ['gpt2-kjv', 'llama-kjv']) {
       tj.env.allowLocalModels = true
       tj.env.localModelPath = tmp
       const tok = await tj.AutoTokenizer.from_pretrained(`tjs-${name}`, { local_files_only: true })
-      const model = await tj.AutoModelForCausalLM.from_pretrained(`tjs-${name}`, { local_files_only: true, dtype: 'fp32', device: 'cpu' })
+      const model = await tj.AutoModelForCausalLM.from_pretrained(`tjs-${name}`, {
+        local_files_only: true,
+        dtype: 'fp32',
+        device: 'cpu',
+      })
       try {
         const enc = tok('And God said, Let there be light')
         const prompt = (enc.input_ids.tolist() as bigint[][])[0]!.map(Number)

@@ -2,7 +2,14 @@ import * as ort from 'onnxruntime-node'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { TOL_F32_REL } from '@mi-prun/testkit'
-import { decodeModel, discoverBlocks, encodeModel, pruneGraph, withHiddenOutputs, type ModelProto } from '@mi-prun/adapter-onnx'
+import {
+  decodeModel,
+  discoverBlocks,
+  encodeModel,
+  pruneGraph,
+  withHiddenOutputs,
+  type ModelProto,
+} from '@mi-prun/adapter-onnx'
 import { buildToyModel, toyReference } from './build-graphs.js'
 import { relErr } from './helpers.js'
 
@@ -10,8 +17,11 @@ const IDS = [1, 5, 3, 7, 0, 10]
 
 async function run(model: ModelProto, ids: readonly number[]): Promise<Record<string, ort.Tensor>> {
   const s = await ort.InferenceSession.create(encodeModel(model))
-  const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]) }
-  for (const n of s.inputNames) if (n.startsWith('past')) feeds[n] = new ort.Tensor('float32', new Float32Array(0), [1, 1, 0, 8])
+  const feeds: Record<string, ort.Tensor> = {
+    input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
+  }
+  for (const n of s.inputNames)
+    if (n.startsWith('past')) feeds[n] = new ort.Tensor('float32', new Float32Array(0), [1, 1, 0, 8])
   const out = await s.run(feeds)
   await s.release()
   return out
@@ -38,15 +48,35 @@ describe('pruneGraph', () => {
     const g = pr.model.graph!
     expect(pr.removedNodes).toBe(2 * perBlockNodes)
     expect(pr.removedInitializers).toBe(2 * 6) // Wa, Wb, Wc, Wd, Wk, Wv per block
-    expect(g.input.map((v) => v.name)).toEqual(['input_ids', 'past_key_values.0.key', 'past_key_values.0.value', 'past_key_values.1.key', 'past_key_values.1.value'])
-    expect(g.output.map((v) => v.name)).toEqual(['logits', 'present.0.key', 'present.0.value', 'present.1.key', 'present.1.value'])
+    expect(g.input.map((v) => v.name)).toEqual([
+      'input_ids',
+      'past_key_values.0.key',
+      'past_key_values.0.value',
+      'past_key_values.1.key',
+      'past_key_values.1.value',
+    ])
+    expect(g.output.map((v) => v.name)).toEqual([
+      'logits',
+      'present.0.key',
+      'present.0.value',
+      'present.1.key',
+      'present.1.value',
+    ])
     // Old block 3 is now block 1 (names renumbered), and reads the renamed KV input.
     const concat = g.node.find((n) => n.output.includes('present.1.key'))!
     expect(concat.name).toMatch(/^\/model\/layers\.1\//)
     expect(concat.input[0]).toBe('past_key_values.1.key')
-    expect(g.initializer.some((t) => t.name.startsWith('model.layers.1.') || t.name.startsWith('model.layers.2.'))).toBe(false)
+    expect(
+      g.initializer.some((t) => t.name.startsWith('model.layers.1.') || t.name.startsWith('model.layers.2.')),
+    ).toBe(false)
     // The skipped boundaries alias their input.
-    expect(pr.hiddenStates).toEqual([s.hiddenStates[0], s.hiddenStates[1], s.hiddenStates[1], s.hiddenStates[1], s.hiddenStates[4]])
+    expect(pr.hiddenStates).toEqual([
+      s.hiddenStates[0],
+      s.hiddenStates[1],
+      s.hiddenStates[1],
+      s.hiddenStates[1],
+      s.hiddenStates[4],
+    ])
     // The source model is untouched.
     expect(model.graph!.node.length).toBe(g0.node.length)
     expect(model.graph!.input).toHaveLength(9)
@@ -76,7 +106,10 @@ describe('pruneGraph', () => {
     await fc.assert(
       fc.asyncProperty(fc.subarray([0, 1, 2, 3], { maxLength: 3 }), async (removed) => {
         const out = await run(pruneGraph(model, s, removed).model, IDS)
-        return relErr(out.logits!.data as Float32Array, toyReference(weights, IDS, new Set(removed)).logits) < TOL_F32_REL
+        return (
+          relErr(out.logits!.data as Float32Array, toyReference(weights, IDS, new Set(removed)).logits) <
+          TOL_F32_REL
+        )
       }),
       { numRuns: 12, seed: 1 },
     )
@@ -91,7 +124,9 @@ describe('withHiddenOutputs', () => {
     const { model: hm, outputs } = withHiddenOutputs(model, s.hiddenStates)
     expect(hm.graph!.node.length).toBe(model.graph!.node.length)
     const out = await run(hm, IDS)
-    expect(Array.from(out.logits!.data as Float32Array)).toEqual(Array.from(plain.logits!.data as Float32Array))
+    expect(Array.from(out.logits!.data as Float32Array)).toEqual(
+      Array.from(plain.logits!.data as Float32Array),
+    )
     const ref = toyReference(weights, IDS)
     outputs.forEach((name, i) => {
       expect(out[name]!.dims).toEqual([1, IDS.length, 8])

@@ -14,13 +14,53 @@ const script = join(here, '..', '..', '..', '..', 'scripts', 'goldens', 'hf_forw
 
 const specs: Record<string, RandomCheckpointOptions> = {
   // grouped-query attention (4 heads, 2 KV heads), untied head, custom rope_theta
-  'llama-gqa': { arch: 'llama', seed: 11, hiddenSize: 16, numBlocks: 4, numHeads: 4, numKvHeads: 2, vocabSize: 48, maxPositions: 32, ropeTheta: 500 },
+  'llama-gqa': {
+    arch: 'llama',
+    seed: 11,
+    hiddenSize: 16,
+    numBlocks: 4,
+    numHeads: 4,
+    numKvHeads: 2,
+    vocabSize: 48,
+    maxPositions: 32,
+    ropeTheta: 500,
+  },
   // sliding window 4 < seqLen 8, stored as BF16
-  'mistral-bf16': { arch: 'mistral', seed: 12, hiddenSize: 16, numBlocks: 3, numHeads: 2, numKvHeads: 1, vocabSize: 40, maxPositions: 32, slidingWindow: 4, dtype: 'BF16' },
+  'mistral-bf16': {
+    arch: 'mistral',
+    seed: 12,
+    hiddenSize: 16,
+    numBlocks: 3,
+    numHeads: 2,
+    numKvHeads: 1,
+    vocabSize: 40,
+    maxPositions: 32,
+    slidingWindow: 4,
+    dtype: 'BF16',
+  },
   // qkv bias, tied head, stored as F16
-  'qwen2-f16': { arch: 'qwen2', seed: 13, hiddenSize: 16, numBlocks: 3, numHeads: 4, vocabSize: 40, maxPositions: 32, tied: true, dtype: 'F16' },
+  'qwen2-f16': {
+    arch: 'qwen2',
+    seed: 13,
+    hiddenSize: 16,
+    numBlocks: 3,
+    numHeads: 4,
+    vocabSize: 40,
+    maxPositions: 32,
+    tied: true,
+    dtype: 'F16',
+  },
   // Conv1D layout, learned positions, sharded with an index
-  'gpt2-sharded': { arch: 'gpt2', seed: 14, hiddenSize: 16, numBlocks: 4, numHeads: 2, vocabSize: 48, maxPositions: 16, maxShardBytes: 24000 },
+  'gpt2-sharded': {
+    arch: 'gpt2',
+    seed: 14,
+    hiddenSize: 16,
+    numBlocks: 4,
+    numHeads: 2,
+    vocabSize: 48,
+    maxPositions: 16,
+    maxShardBytes: 24000,
+  },
 }
 
 for (const [name, spec] of Object.entries(specs)) {
@@ -31,5 +71,7 @@ for (const [name, spec] of Object.entries(specs)) {
   const S = 8
   const ids = Array.from({ length: B * S }, (_, i) => (i * 17 + 5 * (i >> 3) + 3) % (spec.vocabSize ?? 64))
   writeFileSync(join(dir, 'tokens.json'), JSON.stringify({ batch: B, seqLen: S, ids }) + '\n')
-  execFileSync('python3', [script, '--model', dir, '--tokens', join(dir, 'tokens.json')], { stdio: 'inherit' })
+  execFileSync('python3', [script, '--model', dir, '--tokens', join(dir, 'tokens.json')], {
+    stdio: 'inherit',
+  })
 }

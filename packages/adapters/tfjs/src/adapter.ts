@@ -98,7 +98,10 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
     await tf.ready()
     backend = tf.getBackend()
   } else {
-    const sel = await selectBackend({ ...(options.backend === undefined ? {} : { backend: options.backend }), ...(options.importer === undefined ? {} : { importer: options.importer }) })
+    const sel = await selectBackend({
+      ...(options.backend === undefined ? {} : { backend: options.backend }),
+      ...(options.importer === undefined ? {} : { importer: options.importer }),
+    })
     tf = sel.tf
     backend = sel.backend
     attempts = sel.attempts
@@ -156,11 +159,15 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
   if (!stream) {
     const embedW = load1(embName, [V, d]) as Tensor2D
     const headT = (arch.tied ? tf.transpose(embedW) : loadT(headName, [V, d])) as Tensor2D
-    resident0 = posName === undefined ? { embed: embedW, headT } : { embed: embedW, headT, pos: load1(posName, [arch.maxPositions, d]) as Tensor2D }
+    resident0 =
+      posName === undefined
+        ? { embed: embedW, headT }
+        : { embed: embedW, headT, pos: load1(posName, [arch.maxPositions, d]) as Tensor2D }
   }
   const residentGlobals = resident0
   const headChunkRows = options.headChunkRows ?? Math.max(1, Math.floor((1 << 21) / d))
-  if (!Number.isInteger(headChunkRows) || headChunkRows < 1) throw new RangeError(`${P} headChunkRows must be a positive integer, got ${headChunkRows}`)
+  if (!Number.isInteger(headChunkRows) || headChunkRows < 1)
+    throw new RangeError(`${P} headChunkRows must be a positive integer, got ${headChunkRows}`)
 
   const embedBatch = (ids: Int32Array, B: number, S: number): Tensor2D => {
     if (residentGlobals !== undefined) return embed(tf, residentGlobals, ids, B, S)
@@ -187,7 +194,10 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
       const rows = new Float32Array(Math.min(headChunkRows, V) * d)
       for (let r0 = 0; r0 < V; r0 += headChunkRows) {
         const c = Math.min(headChunkRows, V - r0)
-        const w = tf.tensor2d(transpose2d(ckpt.readF32Range(headName, r0 * d, c * d, rows), c, d, buffer(1, c * d)), [d, c])
+        const w = tf.tensor2d(
+          transpose2d(ckpt.readF32Range(headName, r0 * d, c * d, rows), c, d, buffer(1, c * d)),
+          [d, c],
+        )
         parts.push(tf.matMul(x, w))
         w.dispose()
       }
@@ -204,7 +214,8 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
   if (!stream) {
     for (let i = 0; i < arch.numBlocks; i++) {
       const m = new Map<string, Tensor>()
-      for (const [name, shape] of blockTensorShapes(arch, i)) m.set(name, loadBlockTensor(name, shape, transposed(shape)))
+      for (const [name, shape] of blockTensorShapes(arch, i))
+        m.set(name, loadBlockTensor(name, shape, transposed(shape)))
       residentTensors.push(m)
     }
     scratch[0] = scratch[1] = new Float32Array(0)
@@ -249,15 +260,31 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
 
   const checkBatch = (b: TokenBatch): void => {
     if (disposed) throw new PruneError('INVALID_INPUT', `${P} this model was disposed; load it again`)
-    if (!Number.isInteger(b.batch) || b.batch < 1 || !Number.isInteger(b.seqLen) || b.seqLen < 1 || b.ids.length !== b.batch * b.seqLen) {
-      throw new PruneError('INVALID_INPUT', `${P} token batch ${b.batch}x${b.seqLen} needs ${b.batch * b.seqLen} ids, got ${b.ids.length}`)
+    if (
+      !Number.isInteger(b.batch) ||
+      b.batch < 1 ||
+      !Number.isInteger(b.seqLen) ||
+      b.seqLen < 1 ||
+      b.ids.length !== b.batch * b.seqLen
+    ) {
+      throw new PruneError(
+        'INVALID_INPUT',
+        `${P} token batch ${b.batch}x${b.seqLen} needs ${b.batch * b.seqLen} ids, got ${b.ids.length}`,
+      )
     }
     if (b.seqLen > arch.maxPositions) {
-      throw new PruneError('INVALID_INPUT', `${P} seqLen ${b.seqLen} exceeds the model's ${arch.maxPositions} positions: use shorter sequences`)
+      throw new PruneError(
+        'INVALID_INPUT',
+        `${P} seqLen ${b.seqLen} exceeds the model's ${arch.maxPositions} positions: use shorter sequences`,
+      )
     }
     for (let i = 0; i < b.ids.length; i++) {
       const t = b.ids[i]!
-      if (!(t >= 0 && t < arch.vocabSize)) throw new PruneError('INVALID_INPUT', `${P} token id ${t} at flat index ${i} is outside the vocabulary [0, ${arch.vocabSize})`)
+      if (!(t >= 0 && t < arch.vocabSize))
+        throw new PruneError(
+          'INVALID_INPUT',
+          `${P} token id ${t} at flat index ${i} is outside the vocabulary [0, ${arch.vocabSize})`,
+        )
     }
   }
 
@@ -271,11 +298,17 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
     await ensureBackend()
     const skip = toSet(o.skip)
     for (const s of skip) {
-      if (!Number.isInteger(s) || s < 0 || s >= arch.numBlocks) throw new PruneError('INVALID_INPUT', `${P} skip block ${s} is out of range 0..${arch.numBlocks - 1}`)
+      if (!Number.isInteger(s) || s < 0 || s >= arch.numBlocks)
+        throw new PruneError('INVALID_INPUT', `${P} skip block ${s} is out of range 0..${arch.numBlocks - 1}`)
     }
     const rows = o.captureRows
     if (rows !== undefined) {
-      for (const r of rows) if (!(r >= 0 && r < b.ids.length)) throw new PruneError('INVALID_INPUT', `${P} captureRows entry ${r} is outside 0..${b.ids.length - 1}`)
+      for (const r of rows)
+        if (!(r >= 0 && r < b.ids.length))
+          throw new PruneError(
+            'INVALID_INPUT',
+            `${P} captureRows entry ${r} is outside 0..${b.ids.length - 1}`,
+          )
     }
     const rowsT = rows === undefined ? undefined : tf.tensor1d(rows, 'int32')
     const states: Matrix[] | undefined = o.hiddenStates === true ? [] : undefined
@@ -286,7 +319,8 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
         o.onHiddenState(i, { rows: b.ids.length, cols: d, data: all })
       }
       if (states !== undefined) {
-        if (rowsT === undefined) states.push({ rows: b.ids.length, cols: d, data: (await h.data()) as Float32Array })
+        if (rowsT === undefined)
+          states.push({ rows: b.ids.length, cols: d, data: (await h.data()) as Float32Array })
         else {
           const sel = tf.gather(h, rowsT)
           states.push({ rows: rowsT.shape[0], cols: d, data: (await sel.data()) as Float32Array })
@@ -347,7 +381,8 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
       const V = arch.vocabSize
       // flat index into logp [N, V] of the next token at every predicting position
       const idx: number[] = []
-      for (let s = 0; s < b.batch; s++) for (let t = 0; t + 1 < S; t++) idx.push((s * S + t) * V + b.ids[s * S + t + 1]!)
+      for (let s = 0; s < b.batch; s++)
+        for (let t = 0; t + 1 < S; t++) idx.push((s * S + t) * V + b.ids[s * S + t + 1]!)
       const picked = tf.tidy(() => {
         const lp = tf.logSoftmax(logitsBatch(h))
         return tf.gather(tf.reshape(lp, [-1]), tf.tensor1d(idx, 'int32'))
@@ -366,7 +401,14 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
       if (disposed) return
       disposed = true
       for (const m of residentTensors) for (const t of m.values()) t.dispose()
-      for (const t of new Set([residentGlobals?.embed, residentGlobals?.pos, residentGlobals?.headT, norms.normW, norms.normB])) t?.dispose()
+      for (const t of new Set([
+        residentGlobals?.embed,
+        residentGlobals?.pos,
+        residentGlobals?.headT,
+        norms.normW,
+        norms.normB,
+      ]))
+        t?.dispose()
     },
   }
   return adapter

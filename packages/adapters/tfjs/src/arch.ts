@@ -44,14 +44,18 @@ type Cfg = Readonly<Record<string, unknown>>
 function num(cfg: Cfg, key: string, fallback?: number): number {
   const v = cfg[key] ?? fallback
   if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new PruneError('INVALID_CONFIG', `${P} config.json: "${key}" must be a number, got ${JSON.stringify(cfg[key])}`)
+    throw new PruneError(
+      'INVALID_CONFIG',
+      `${P} config.json: "${key}" must be a number, got ${JSON.stringify(cfg[key])}`,
+    )
   }
   return v
 }
 
 function posInt(cfg: Cfg, key: string, fallback?: number): number {
   const v = num(cfg, key, fallback)
-  if (!Number.isInteger(v) || v < 1) throw new PruneError('INVALID_CONFIG', `${P} config.json: "${key}" must be a positive integer, got ${v}`)
+  if (!Number.isInteger(v) || v < 1)
+    throw new PruneError('INVALID_CONFIG', `${P} config.json: "${key}" must be a positive integer, got ${v}`)
   return v
 }
 
@@ -69,7 +73,10 @@ function activationOf(name: unknown): Activation {
     case 'relu':
       return 'relu'
     default:
-      throw new PruneError('UNSUPPORTED_ARCHITECTURE', `${P} config.json: activation ${JSON.stringify(name)} is not supported (silu, gelu_new, gelu_pytorch_tanh, gelu, relu)`)
+      throw new PruneError(
+        'UNSUPPORTED_ARCHITECTURE',
+        `${P} config.json: activation ${JSON.stringify(name)} is not supported (silu, gelu_new, gelu_pytorch_tanh, gelu, relu)`,
+      )
   }
 }
 
@@ -79,16 +86,27 @@ function parseLlamaFamily(cfg: Cfg, modelType: string, architecture: string): Ar
   const numKvHeads = posInt(cfg, 'num_key_value_heads', numHeads)
   const numBlocks = posInt(cfg, 'num_hidden_layers')
   if (numHeads % numKvHeads !== 0) {
-    throw new PruneError('INVALID_CONFIG', `${P} config.json: num_attention_heads (${numHeads}) must be a multiple of num_key_value_heads (${numKvHeads})`)
+    throw new PruneError(
+      'INVALID_CONFIG',
+      `${P} config.json: num_attention_heads (${numHeads}) must be a multiple of num_key_value_heads (${numKvHeads})`,
+    )
   }
   const headDim = cfg['head_dim'] == null ? hiddenSize / numHeads : posInt(cfg, 'head_dim')
   if (!Number.isInteger(headDim) || headDim % 2 !== 0) {
-    throw new PruneError('INVALID_CONFIG', `${P} config.json: head dimension ${headDim} must be an even integer (hidden_size / num_attention_heads or head_dim)`)
+    throw new PruneError(
+      'INVALID_CONFIG',
+      `${P} config.json: head dimension ${headDim} must be an even integer (hidden_size / num_attention_heads or head_dim)`,
+    )
   }
   if (cfg['rope_scaling'] != null) {
-    const t = (cfg['rope_scaling'] as { rope_type?: unknown; type?: unknown }).rope_type ?? (cfg['rope_scaling'] as { type?: unknown }).type
+    const t =
+      (cfg['rope_scaling'] as { rope_type?: unknown; type?: unknown }).rope_type ??
+      (cfg['rope_scaling'] as { type?: unknown }).type
     if (t !== 'default') {
-      throw new PruneError('UNSUPPORTED_ARCHITECTURE', `${P} config.json: rope_scaling ${JSON.stringify(cfg['rope_scaling'])} is not supported; only plain RoPE (rope_scaling: null) is implemented`)
+      throw new PruneError(
+        'UNSUPPORTED_ARCHITECTURE',
+        `${P} config.json: rope_scaling ${JSON.stringify(cfg['rope_scaling'])} is not supported; only plain RoPE (rope_scaling: null) is implemented`,
+      )
     }
   }
   const attnBias = cfg['attention_bias'] === true
@@ -129,7 +147,10 @@ function slidingWindows(cfg: Cfg, modelType: string, numBlocks: number): number[
   const types = cfg['layer_types']
   if (Array.isArray(types)) {
     if (types.length !== numBlocks) {
-      throw new PruneError('INVALID_CONFIG', `${P} config.json: layer_types has ${types.length} entries but num_hidden_layers is ${numBlocks}`)
+      throw new PruneError(
+        'INVALID_CONFIG',
+        `${P} config.json: layer_types has ${types.length} entries but num_hidden_layers is ${numBlocks}`,
+      )
     }
     return types.map((t) => (t === 'sliding_attention' ? size : 0))
   }
@@ -144,11 +165,22 @@ function slidingWindows(cfg: Cfg, modelType: string, numBlocks: number): number[
 function parseGpt2(cfg: Cfg, modelType: string, architecture: string): ArchConfig {
   const hiddenSize = posInt(cfg, 'n_embd')
   const numHeads = posInt(cfg, 'n_head')
-  if (hiddenSize % numHeads !== 0) throw new PruneError('INVALID_CONFIG', `${P} config.json: n_embd (${hiddenSize}) must be a multiple of n_head (${numHeads})`)
+  if (hiddenSize % numHeads !== 0)
+    throw new PruneError(
+      'INVALID_CONFIG',
+      `${P} config.json: n_embd (${hiddenSize}) must be a multiple of n_head (${numHeads})`,
+    )
   if (cfg['scale_attn_by_inverse_layer_idx'] === true || cfg['reorder_and_upcast_attn'] === true) {
-    throw new PruneError('UNSUPPORTED_ARCHITECTURE', `${P} config.json: scale_attn_by_inverse_layer_idx / reorder_and_upcast_attn are not supported (attention scale would depend on the block index)`)
+    throw new PruneError(
+      'UNSUPPORTED_ARCHITECTURE',
+      `${P} config.json: scale_attn_by_inverse_layer_idx / reorder_and_upcast_attn are not supported (attention scale would depend on the block index)`,
+    )
   }
-  if (cfg['scale_attn_weights'] === false) throw new PruneError('UNSUPPORTED_ARCHITECTURE', `${P} config.json: scale_attn_weights=false is not supported`)
+  if (cfg['scale_attn_weights'] === false)
+    throw new PruneError(
+      'UNSUPPORTED_ARCHITECTURE',
+      `${P} config.json: scale_attn_weights=false is not supported`,
+    )
   const numBlocks = posInt(cfg, 'n_layer')
   return {
     family: 'gpt2',
@@ -203,7 +235,8 @@ export function parseArchitecture(cfg: Cfg): ArchConfig {
   const arch0 = Array.isArray(archs) && typeof archs[0] === 'string' ? archs[0] : undefined
   let name: ArchitectureName | undefined
   if (typeof mt === 'string' && Object.hasOwn(architectures, mt)) name = mt as ArchitectureName
-  else if (mt === undefined && arch0 !== undefined && Object.hasOwn(architectureClasses, arch0)) name = architectureClasses[arch0]
+  else if (mt === undefined && arch0 !== undefined && Object.hasOwn(architectureClasses, arch0))
+    name = architectureClasses[arch0]
   if (name === undefined) {
     throw new PruneError(
       'UNSUPPORTED_ARCHITECTURE',
@@ -211,7 +244,12 @@ export function parseArchitecture(cfg: Cfg): ArchConfig {
         `supported model_type values: ${Object.keys(architectures).join(', ')} (${Object.keys(architectureClasses).join(', ')})`,
     )
   }
-  const defaults: Record<ArchitectureName, string> = { llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM', gpt2: 'GPT2LMHeadModel' }
+  const defaults: Record<ArchitectureName, string> = {
+    llama: 'LlamaForCausalLM',
+    mistral: 'MistralForCausalLM',
+    qwen2: 'Qwen2ForCausalLM',
+    gpt2: 'GPT2LMHeadModel',
+  }
   return architectures[name](cfg, arch0 ?? defaults[name])
 }
 
@@ -234,13 +272,21 @@ export function blockTensorShapes(a: ArchConfig, i: number, prefix = a.prefix): 
   const kv = a.numKvHeads * a.headDim
   const I = a.intermediateSize
   m.set(`${b}input_layernorm.weight`, [d])
-  m.set(`${b}self_attn.q_proj.weight`, [q, d]).set(`${b}self_attn.k_proj.weight`, [kv, d]).set(`${b}self_attn.v_proj.weight`, [kv, d])
-  if (a.qkvBias) m.set(`${b}self_attn.q_proj.bias`, [q]).set(`${b}self_attn.k_proj.bias`, [kv]).set(`${b}self_attn.v_proj.bias`, [kv])
+  m.set(`${b}self_attn.q_proj.weight`, [q, d])
+    .set(`${b}self_attn.k_proj.weight`, [kv, d])
+    .set(`${b}self_attn.v_proj.weight`, [kv, d])
+  if (a.qkvBias)
+    m.set(`${b}self_attn.q_proj.bias`, [q])
+      .set(`${b}self_attn.k_proj.bias`, [kv])
+      .set(`${b}self_attn.v_proj.bias`, [kv])
   m.set(`${b}self_attn.o_proj.weight`, [d, q])
   if (a.oBias) m.set(`${b}self_attn.o_proj.bias`, [d])
   m.set(`${b}post_attention_layernorm.weight`, [d])
-  m.set(`${b}mlp.gate_proj.weight`, [I, d]).set(`${b}mlp.up_proj.weight`, [I, d]).set(`${b}mlp.down_proj.weight`, [d, I])
-  if (a.mlpBias) m.set(`${b}mlp.gate_proj.bias`, [I]).set(`${b}mlp.up_proj.bias`, [I]).set(`${b}mlp.down_proj.bias`, [d])
+  m.set(`${b}mlp.gate_proj.weight`, [I, d])
+    .set(`${b}mlp.up_proj.weight`, [I, d])
+    .set(`${b}mlp.down_proj.weight`, [d, I])
+  if (a.mlpBias)
+    m.set(`${b}mlp.gate_proj.bias`, [I]).set(`${b}mlp.up_proj.bias`, [I]).set(`${b}mlp.down_proj.bias`, [d])
   return m
 }
 
@@ -261,5 +307,7 @@ export function globalTensorShapes(a: ArchConfig, prefix = a.prefix): Map<string
 /** Regex whose group 1 is the block index in a tensor name of this architecture. */
 export function blockNamePattern(a: ArchConfig, prefix = a.prefix): RegExp {
   const esc = prefix.replace(/\./g, '\\.')
-  return a.family === 'gpt2' ? new RegExp(`^(${esc}h\\.)(\\d+)(\\..*)$`) : new RegExp(`^(${esc}layers\\.)(\\d+)(\\..*)$`)
+  return a.family === 'gpt2'
+    ? new RegExp(`^(${esc}h\\.)(\\d+)(\\..*)$`)
+    : new RegExp(`^(${esc}layers\\.)(\\d+)(\\..*)$`)
 }

@@ -27,7 +27,10 @@ export interface SelectBackendOptions {
 
 const defaultImporter: Importer = (s) => import(s)
 
-type Candidate = { readonly name: string; readonly load: (imp: Importer) => Promise<{ tf: TfModule; backend: string }> }
+type Candidate = {
+  readonly name: string
+  readonly load: (imp: Importer) => Promise<{ tf: TfModule; backend: string }>
+}
 
 function nodeCandidate(pkg: string): Candidate {
   return {
@@ -35,7 +38,8 @@ function nodeCandidate(pkg: string): Candidate {
     load: async (imp) => {
       const mod = (await imp(pkg)) as TfModule & { default?: TfModule }
       const tf = typeof mod.ready === 'function' ? mod : mod.default
-      if (tf === undefined || typeof tf.ready !== 'function') throw new Error(`${pkg} did not export the tfjs API`)
+      if (tf === undefined || typeof tf.ready !== 'function')
+        throw new Error(`${pkg} did not export the tfjs API`)
       await tf.ready()
       return { tf, backend: tf.getBackend() }
     },
@@ -49,7 +53,8 @@ function coreCandidate(name: 'wasm' | 'cpu'): Candidate {
     load: async (imp) => {
       const mod = (await imp('@tensorflow/tfjs-core')) as TfModule & { default?: TfModule }
       const tf = typeof mod.setBackend === 'function' ? mod : mod.default
-      if (tf === undefined || typeof tf.setBackend !== 'function') throw new Error('@tensorflow/tfjs-core did not export the tfjs API')
+      if (tf === undefined || typeof tf.setBackend !== 'function')
+        throw new Error('@tensorflow/tfjs-core did not export the tfjs API')
       await imp(pkg)
       const ok = await tf.setBackend(name)
       if (!ok) throw new Error(`tf.setBackend('${name}') failed`)
@@ -60,7 +65,12 @@ function coreCandidate(name: 'wasm' | 'cpu'): Candidate {
 }
 
 const chains: Readonly<Record<BackendRequest, readonly Candidate[]>> = Object.freeze({
-  auto: [nodeCandidate('@tensorflow/tfjs-node-gpu'), nodeCandidate('@tensorflow/tfjs-node'), coreCandidate('wasm'), coreCandidate('cpu')],
+  auto: [
+    nodeCandidate('@tensorflow/tfjs-node-gpu'),
+    nodeCandidate('@tensorflow/tfjs-node'),
+    coreCandidate('wasm'),
+    coreCandidate('cpu'),
+  ],
   tensorflow: [nodeCandidate('@tensorflow/tfjs-node-gpu'), nodeCandidate('@tensorflow/tfjs-node')],
   wasm: [coreCandidate('wasm')],
   cpu: [coreCandidate('cpu')],
@@ -77,7 +87,10 @@ const chains: Readonly<Record<BackendRequest, readonly Candidate[]>> = Object.fr
 export async function selectBackend(options: SelectBackendOptions = {}): Promise<BackendChoice> {
   const { backend = 'auto', importer = defaultImporter } = options
   const chain = chains[backend]
-  if (chain === undefined) throw new RangeError(`${P} backend must be one of ${Object.keys(chains).join(', ')}, got ${String(backend)}`)
+  if (chain === undefined)
+    throw new RangeError(
+      `${P} backend must be one of ${Object.keys(chains).join(', ')}, got ${String(backend)}`,
+    )
   const attempts: { candidate: string; error: string }[] = []
   for (const c of chain) {
     try {

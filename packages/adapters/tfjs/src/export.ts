@@ -1,4 +1,14 @@
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { PruneError } from '@mi-prun/core'
 import { type Checkpoint, type TensorSource, writeShardedSafetensors } from '@mi-prun/safetensors'
@@ -10,18 +20,27 @@ const P = '[@mi-prun/adapter-tfjs]'
 export const PROVENANCE_FILE = 'mi_prun_provenance.json'
 
 /** Files copied verbatim from the source folder (tokenizer and generation settings). */
-const COPIED = /^(tokenizer.*|special_tokens_map\.json|added_tokens\.json|vocab\.(json|txt)|merges\.txt|generation_config\.json|chat_template\.(json|jinja))$/
+const COPIED =
+  /^(tokenizer.*|special_tokens_map\.json|added_tokens\.json|vocab\.(json|txt)|merges\.txt|generation_config\.json|chat_template\.(json|jinja))$/
 
 /** Validates `removed` against `numBlocks`: distinct integers in range, at least one block kept. Returns them sorted. */
 export function checkRemoved(removed: readonly number[], numBlocks: number): number[] {
   const s = [...new Set(removed)].sort((a, b) => a - b)
-  if (s.length !== removed.length) throw new PruneError('INVALID_INPUT', `${P} removed blocks must be distinct, got ${JSON.stringify(removed)}`)
+  if (s.length !== removed.length)
+    throw new PruneError(
+      'INVALID_INPUT',
+      `${P} removed blocks must be distinct, got ${JSON.stringify(removed)}`,
+    )
   for (const b of s) {
     if (!Number.isInteger(b) || b < 0 || b >= numBlocks) {
-      throw new PruneError('INVALID_INPUT', `${P} block ${b} is out of range: the model has blocks 0..${numBlocks - 1}`)
+      throw new PruneError(
+        'INVALID_INPUT',
+        `${P} block ${b} is out of range: the model has blocks 0..${numBlocks - 1}`,
+      )
     }
   }
-  if (s.length >= numBlocks) throw new PruneError('INFEASIBLE_BUDGET', `${P} cannot remove all ${numBlocks} blocks: keep at least one`)
+  if (s.length >= numBlocks)
+    throw new PruneError('INFEASIBLE_BUDGET', `${P} cannot remove all ${numBlocks} blocks: keep at least one`)
   return s
 }
 
@@ -40,7 +59,8 @@ export async function exportPrunedFolder(
 ): Promise<{ path: string; numBlocks: number; removed: number[] }> {
   const rem = checkRemoved(removed, arch.numBlocks)
   const out = resolve(outDir)
-  if (existsSync(out)) throw new PruneError('IO_ERROR', `${P} ${out} already exists: choose a new folder or delete it first`)
+  if (existsSync(out))
+    throw new PruneError('IO_ERROR', `${P} ${out} already exists: choose a new folder or delete it first`)
   const kept = Array.from({ length: arch.numBlocks }, (_, i) => i).filter((i) => !rem.includes(i))
   const newIndex = new Map(kept.map((old, j) => [old, j]))
   const pattern = blockNamePattern(arch)
@@ -58,20 +78,29 @@ export async function exportPrunedFolder(
       }
       tensors.push({ name, dtype: t.dtype, shape: t.shape, data: () => ckpt.readBytes(t.name) })
     }
-    const shardBytes = ckpt.sharded ? Math.max(...ckpt.shards.map((s) => statSync(join(ckpt.dir, s)).size)) : Number.POSITIVE_INFINITY
+    const shardBytes = ckpt.sharded
+      ? Math.max(...ckpt.shards.map((s) => statSync(join(ckpt.dir, s)).size))
+      : Number.POSITIVE_INFINITY
     await writeShardedSafetensors(tmp, tensors, { maxShardBytes: shardBytes, metadata: { format: 'pt' } })
     const config: Record<string, unknown> = { ...ckpt.config, [arch.layersKey]: kept.length }
     for (const [k, v] of Object.entries(config)) {
-      if (Array.isArray(v) && v.length === arch.numBlocks && /layer/i.test(k)) config[k] = kept.map((i) => v[i])
+      if (Array.isArray(v) && v.length === arch.numBlocks && /layer/i.test(k))
+        config[k] = kept.map((i) => v[i])
     }
     writeFileSync(join(tmp, 'config.json'), JSON.stringify(config, null, 2) + '\n')
     for (const f of readdirSync(ckpt.dir)) {
-      if (COPIED.test(f) && statSync(join(ckpt.dir, f)).isFile()) copyFileSync(join(ckpt.dir, f), join(tmp, f))
+      if (COPIED.test(f) && statSync(join(ckpt.dir, f)).isFile())
+        copyFileSync(join(ckpt.dir, f), join(tmp, f))
     }
     const record = {
       ...provenance,
       tool: '@mi-prun/adapter-tfjs',
-      source: { path: resolve(ckpt.dir), modelType: arch.modelType, architecture: arch.architecture, numBlocks: arch.numBlocks },
+      source: {
+        path: resolve(ckpt.dir),
+        modelType: arch.modelType,
+        architecture: arch.architecture,
+        numBlocks: arch.numBlocks,
+      },
       removedBlocks: rem,
       keptBlocks: kept,
       numBlocks: kept.length,
@@ -81,7 +110,11 @@ export async function exportPrunedFolder(
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true })
     if (e instanceof PruneError) throw e
-    throw new PruneError('IO_ERROR', `${P} exporting to ${out} failed (${(e as Error).message}); nothing was written`, { cause: e })
+    throw new PruneError(
+      'IO_ERROR',
+      `${P} exporting to ${out} failed (${(e as Error).message}); nothing was written`,
+      { cause: e },
+    )
   }
   return { path: out, numBlocks: kept.length, removed: rem }
 }

@@ -114,7 +114,18 @@ function rope(tf: TfModule, x: Tensor, cos: Tensor2D, sin: Tensor2D, hd: number)
  * query attention without copying K/V: query head h = kv·G + g reads KV head kv = ⌊h/G⌋, so q is
  * viewed as [B, KV, G·S, hd] and multiplied by each KV head once.
  */
-function attend(tf: TfModule, q: Tensor, k: Tensor, v: Tensor, mask: Tensor2D, B: number, S: number, H: number, KV: number, hd: number): Tensor2D {
+function attend(
+  tf: TfModule,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  mask: Tensor2D,
+  B: number,
+  S: number,
+  H: number,
+  KV: number,
+  hd: number,
+): Tensor2D {
   const G = H / KV
   const qg = tf.reshape(q, [B, KV, G * S, hd])
   const kt = tf.transpose(k, [0, 1, 3, 2])
@@ -133,7 +144,15 @@ function attend(tf: TfModule, q: Tensor, k: Tensor, v: Tensor, mask: Tensor2D, B
  * [1] H. Touvron et al., "Llama 2: Open Foundation and Fine-Tuned Chat Models", arXiv:2307.09288 (2023).
  * [2] A. Radford et al., "Language Models are Unsupervised Multitask Learners", OpenAI (2019).
  */
-export function blockForward(tf: TfModule, a: ArchConfig, w: BlockWeights, h: Tensor2D, ctx: ForwardContext, blockIndex: number, names: BlockNames): Tensor2D {
+export function blockForward(
+  tf: TfModule,
+  a: ArchConfig,
+  w: BlockWeights,
+  h: Tensor2D,
+  ctx: ForwardContext,
+  blockIndex: number,
+  names: BlockNames,
+): Tensor2D {
   const { batch: B, seqLen: S } = ctx
   const H = a.numHeads
   const hd = a.headDim
@@ -143,7 +162,10 @@ export function blockForward(tf: TfModule, a: ArchConfig, w: BlockWeights, h: Te
    * then releases them: ops such as matMul take reshaped views of a weight, which share its memory
    * until their scope ends, so only a scope this tight lets `done` really free it.
    */
-  const use = <T extends Tensor>(keys: readonly (keyof BlockNames)[], f: (...t: (Tensor | undefined)[]) => T): T => {
+  const use = <T extends Tensor>(
+    keys: readonly (keyof BlockNames)[],
+    f: (...t: (Tensor | undefined)[]) => T,
+  ): T => {
     const ts = keys.map((k) => w.get(names[k]))
     try {
       return tf.tidy(() => f(...ts))
@@ -151,15 +173,28 @@ export function blockForward(tf: TfModule, a: ArchConfig, w: BlockWeights, h: Te
       for (const k of keys) w.done(names[k])
     }
   }
-  const lin = (x: Tensor2D, wk: keyof BlockNames, bk: keyof BlockNames): Tensor2D => use([wk, bk], (W, b) => linear(tf, x, W!, b))
-  const conv = (x: Tensor2D, wk: keyof BlockNames, bk: keyof BlockNames): Tensor2D => use([wk, bk], (W, b) => conv1d(tf, x, W!, b!))
+  const lin = (x: Tensor2D, wk: keyof BlockNames, bk: keyof BlockNames): Tensor2D =>
+    use([wk, bk], (W, b) => linear(tf, x, W!, b))
+  const conv = (x: Tensor2D, wk: keyof BlockNames, bk: keyof BlockNames): Tensor2D =>
+    use([wk, bk], (W, b) => conv1d(tf, x, W!, b!))
   // two tidy scopes, so the attention intermediates are freed before the MLP allocates its own
   if (a.family === 'gpt2') {
     const h1 = tf.tidy(() => {
       const x = use(['ln1', 'ln1b'], (g, b) => layerNorm(tf, h, g!, b!, a.eps))
       const qkv = conv(x, 'qkv', 'qkvb')
       const [q, k, v] = tf.split(qkv, 3, -1) as [Tensor2D, Tensor2D, Tensor2D]
-      const att = attend(tf, splitHeads(tf, q, B, S, H, hd), splitHeads(tf, k, B, S, H, hd), splitHeads(tf, v, B, S, H, hd), mask, B, S, H, H, hd)
+      const att = attend(
+        tf,
+        splitHeads(tf, q, B, S, H, hd),
+        splitHeads(tf, k, B, S, H, hd),
+        splitHeads(tf, v, B, S, H, hd),
+        mask,
+        B,
+        S,
+        H,
+        H,
+        hd,
+      )
       return tf.add(h, conv(att, 'o', 'ob')) as Tensor2D
     })
     const h2 = tf.tidy(() => {
@@ -218,20 +253,50 @@ export function blockNames(a: ArchConfig, i: number): BlockNames {
   if (a.family === 'gpt2') {
     const b = `${a.prefix}h.${i}.`
     return {
-      ln1: `${b}ln_1.weight`, ln1b: `${b}ln_1.bias`, ln2: `${b}ln_2.weight`, ln2b: `${b}ln_2.bias`,
-      q: '', k: '', v: '', qb: '', kb: '', vb: '',
-      qkv: `${b}attn.c_attn.weight`, qkvb: `${b}attn.c_attn.bias`, o: `${b}attn.c_proj.weight`, ob: `${b}attn.c_proj.bias`,
-      gate: '', gateb: '', up: `${b}mlp.c_fc.weight`, upb: `${b}mlp.c_fc.bias`, down: `${b}mlp.c_proj.weight`, downb: `${b}mlp.c_proj.bias`,
+      ln1: `${b}ln_1.weight`,
+      ln1b: `${b}ln_1.bias`,
+      ln2: `${b}ln_2.weight`,
+      ln2b: `${b}ln_2.bias`,
+      q: '',
+      k: '',
+      v: '',
+      qb: '',
+      kb: '',
+      vb: '',
+      qkv: `${b}attn.c_attn.weight`,
+      qkvb: `${b}attn.c_attn.bias`,
+      o: `${b}attn.c_proj.weight`,
+      ob: `${b}attn.c_proj.bias`,
+      gate: '',
+      gateb: '',
+      up: `${b}mlp.c_fc.weight`,
+      upb: `${b}mlp.c_fc.bias`,
+      down: `${b}mlp.c_proj.weight`,
+      downb: `${b}mlp.c_proj.bias`,
     }
   }
   const b = `${a.prefix}layers.${i}.`
   return {
-    ln1: `${b}input_layernorm.weight`, ln1b: '', ln2: `${b}post_attention_layernorm.weight`, ln2b: '',
-    q: `${b}self_attn.q_proj.weight`, k: `${b}self_attn.k_proj.weight`, v: `${b}self_attn.v_proj.weight`,
-    qb: `${b}self_attn.q_proj.bias`, kb: `${b}self_attn.k_proj.bias`, vb: `${b}self_attn.v_proj.bias`,
-    qkv: '', qkvb: '', o: `${b}self_attn.o_proj.weight`, ob: `${b}self_attn.o_proj.bias`,
-    gate: `${b}mlp.gate_proj.weight`, gateb: `${b}mlp.gate_proj.bias`, up: `${b}mlp.up_proj.weight`, upb: `${b}mlp.up_proj.bias`,
-    down: `${b}mlp.down_proj.weight`, downb: `${b}mlp.down_proj.bias`,
+    ln1: `${b}input_layernorm.weight`,
+    ln1b: '',
+    ln2: `${b}post_attention_layernorm.weight`,
+    ln2b: '',
+    q: `${b}self_attn.q_proj.weight`,
+    k: `${b}self_attn.k_proj.weight`,
+    v: `${b}self_attn.v_proj.weight`,
+    qb: `${b}self_attn.q_proj.bias`,
+    kb: `${b}self_attn.k_proj.bias`,
+    vb: `${b}self_attn.v_proj.bias`,
+    qkv: '',
+    qkvb: '',
+    o: `${b}self_attn.o_proj.weight`,
+    ob: `${b}self_attn.o_proj.bias`,
+    gate: `${b}mlp.gate_proj.weight`,
+    gateb: `${b}mlp.gate_proj.bias`,
+    up: `${b}mlp.up_proj.weight`,
+    upb: `${b}mlp.up_proj.bias`,
+    down: `${b}mlp.down_proj.weight`,
+    downb: `${b}mlp.down_proj.bias`,
   }
 }
 
@@ -260,7 +325,9 @@ export function embed(tf: TfModule, g: EmbeddingWeights, ids: Int32Array, B: num
 
 /** The final norm applied to h_T (the input of the output head). */
 export function finalNorm(tf: TfModule, a: ArchConfig, g: FinalNorm, h: Tensor2D): Tensor2D {
-  return tf.tidy(() => (a.family === 'gpt2' ? layerNorm(tf, h, g.normW, g.normB!, a.eps) : rmsNorm(tf, h, g.normW, a.eps)))
+  return tf.tidy(() =>
+    a.family === 'gpt2' ? layerNorm(tf, h, g.normW, g.normB!, a.eps) : rmsNorm(tf, h, g.normW, a.eps),
+  )
 }
 
 /** Logits [N, V] = finalNorm(h_T) · headT, with the head transposed to [d, V]. */

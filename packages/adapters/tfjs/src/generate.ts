@@ -1,7 +1,12 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { PruneError, createRng } from '@mi-prun/core'
-import { type FloatDType, type TensorSource, encodeFloats, writeShardedSafetensors } from '@mi-prun/safetensors'
+import {
+  type FloatDType,
+  type TensorSource,
+  encodeFloats,
+  writeShardedSafetensors,
+} from '@mi-prun/safetensors'
 import { type ArchConfig, blockTensorShapes, globalTensorShapes, parseArchitecture } from './arch.js'
 
 const P = '[@mi-prun/adapter-tfjs]'
@@ -39,17 +44,38 @@ export function randomConfig(o: RandomCheckpointOptions): Record<string, unknown
   const Pn = o.maxPositions ?? 64
   if (o.arch === 'gpt2') {
     return {
-      architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', n_embd: d, n_layer: L, n_head: H, n_positions: Pn, vocab_size: V,
-      n_inner: o.intermediateSize ?? null, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, tie_word_embeddings: o.tied ?? true,
-      torch_dtype: 'float32', ...o.configExtra,
+      architectures: ['GPT2LMHeadModel'],
+      model_type: 'gpt2',
+      n_embd: d,
+      n_layer: L,
+      n_head: H,
+      n_positions: Pn,
+      vocab_size: V,
+      n_inner: o.intermediateSize ?? null,
+      activation_function: 'gelu_new',
+      layer_norm_epsilon: 1e-5,
+      tie_word_embeddings: o.tied ?? true,
+      torch_dtype: 'float32',
+      ...o.configExtra,
     }
   }
   const cls = { llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM' }[o.arch]
   return {
-    architectures: [cls], model_type: o.arch, hidden_size: d, num_hidden_layers: L, num_attention_heads: H,
-    num_key_value_heads: o.numKvHeads ?? H, intermediate_size: o.intermediateSize ?? 2 * d + 8, vocab_size: V,
-    max_position_embeddings: Pn, rms_norm_eps: 1e-6, rope_theta: o.ropeTheta ?? 10000, hidden_act: 'silu',
-    tie_word_embeddings: o.tied ?? false, rope_scaling: null, torch_dtype: 'float32',
+    architectures: [cls],
+    model_type: o.arch,
+    hidden_size: d,
+    num_hidden_layers: L,
+    num_attention_heads: H,
+    num_key_value_heads: o.numKvHeads ?? H,
+    intermediate_size: o.intermediateSize ?? 2 * d + 8,
+    vocab_size: V,
+    max_position_embeddings: Pn,
+    rms_norm_eps: 1e-6,
+    rope_theta: o.ropeTheta ?? 10000,
+    hidden_act: 'silu',
+    tie_word_embeddings: o.tied ?? false,
+    rope_scaling: null,
+    torch_dtype: 'float32',
     ...(o.arch === 'mistral' ? { sliding_window: o.slidingWindow ?? null } : {}),
     ...(o.arch === 'qwen2' ? { use_sliding_window: false, sliding_window: null, max_window_layers: L } : {}),
     ...o.configExtra,
@@ -98,24 +124,42 @@ function fill(name: string, shape: readonly number[], a: ArchConfig, seed: numbe
  * @example
  * await generateRandomCheckpoint('/tmp/tiny-llama', { arch: 'llama', seed: 1, numKvHeads: 2 })
  */
-export async function generateRandomCheckpoint(dir: string, options: RandomCheckpointOptions): Promise<ArchConfig> {
+export async function generateRandomCheckpoint(
+  dir: string,
+  options: RandomCheckpointOptions,
+): Promise<ArchConfig> {
   const { seed, dtype = 'F32' } = options
   const out = resolve(dir)
-  if (existsSync(out)) throw new PruneError('IO_ERROR', `${P} ${out} already exists: generate into a new folder`)
+  if (existsSync(out))
+    throw new PruneError('IO_ERROR', `${P} ${out} already exists: generate into a new folder`)
   const config = randomConfig(options)
   const a = parseArchitecture(config)
   const shapes = new Map([...globalTensorShapes(a)])
   for (let i = 0; i < a.numBlocks; i++) for (const [k, v] of blockTensorShapes(a, i)) shapes.set(k, v)
-  const tensors: TensorSource[] = [...shapes].map(([name, shape]) => ({ name, dtype, shape, data: () => (dtype === 'F32' ? new Uint8Array(fill(name, shape, a, seed).buffer) : encodeFloats(dtype, fill(name, shape, a, seed))) }))
+  const tensors: TensorSource[] = [...shapes].map(([name, shape]) => ({
+    name,
+    dtype,
+    shape,
+    data: () =>
+      dtype === 'F32'
+        ? new Uint8Array(fill(name, shape, a, seed).buffer)
+        : encodeFloats(dtype, fill(name, shape, a, seed)),
+  }))
   mkdirSync(dirname(out), { recursive: true })
   const tmp = mkdtempSync(join(dirname(out), `.${basename(out)}.tmp-`))
   chmodSync(tmp, 0o755)
   try {
-    await writeShardedSafetensors(tmp, tensors, { metadata: { format: 'pt' }, ...(options.maxShardBytes === undefined ? {} : { maxShardBytes: options.maxShardBytes }) })
+    await writeShardedSafetensors(tmp, tensors, {
+      metadata: { format: 'pt' },
+      ...(options.maxShardBytes === undefined ? {} : { maxShardBytes: options.maxShardBytes }),
+    })
     writeFileSync(join(tmp, 'config.json'), JSON.stringify(config, null, 2) + '\n')
     const vocab: Record<string, number> = {}
     for (let i = 0; i < a.vocabSize; i++) vocab[`<${i}>`] = i
-    writeFileSync(join(tmp, 'tokenizer.json'), JSON.stringify({ version: '1.0', model: { type: 'WordLevel', vocab, unk_token: '<0>' } }) + '\n')
+    writeFileSync(
+      join(tmp, 'tokenizer.json'),
+      JSON.stringify({ version: '1.0', model: { type: 'WordLevel', vocab, unk_token: '<0>' } }) + '\n',
+    )
     renameSync(tmp, out)
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true })

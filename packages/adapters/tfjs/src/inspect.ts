@@ -32,19 +32,29 @@ export interface HfModelSummary {
 export function openModel(dir: string): { ckpt: Checkpoint; arch: ArchConfig; summary: HfModelSummary } {
   const ckpt = openCheckpoint(dir)
   let arch = parseArchitecture(ckpt.config)
-  if (arch.family === 'gpt2' && !ckpt.tensors.has('transformer.wte.weight') && ckpt.tensors.has('wte.weight')) arch = { ...arch, prefix: '' }
+  if (arch.family === 'gpt2' && !ckpt.tensors.has('transformer.wte.weight') && ckpt.tensors.has('wte.weight'))
+    arch = { ...arch, prefix: '' }
   const check = (want: Map<string, number[]>): number => {
     let bytes = 0
     for (const [name, shape] of want) {
       const t = ckpt.tensors.get(name)
       if (t === undefined) {
-        throw new PruneError('INVALID_CHECKPOINT', `${P} ${dir}: tensor "${name}" is missing, but config.json (${arch.modelType}) needs it`)
+        throw new PruneError(
+          'INVALID_CHECKPOINT',
+          `${P} ${dir}: tensor "${name}" is missing, but config.json (${arch.modelType}) needs it`,
+        )
       }
       if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-        throw new PruneError('INVALID_CHECKPOINT', `${P} ${dir}: tensor "${name}" has shape ${JSON.stringify(t.shape)}, config.json implies ${JSON.stringify(shape)}`)
+        throw new PruneError(
+          'INVALID_CHECKPOINT',
+          `${P} ${dir}: tensor "${name}" has shape ${JSON.stringify(t.shape)}, config.json implies ${JSON.stringify(shape)}`,
+        )
       }
       if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') {
-        throw new PruneError('INVALID_CHECKPOINT', `${P} ${dir}: tensor "${name}" is ${t.dtype}; only F32, F16 and BF16 weights are supported`)
+        throw new PruneError(
+          'INVALID_CHECKPOINT',
+          `${P} ${dir}: tensor "${name}" is ${t.dtype}; only F32, F16 and BF16 weights are supported`,
+        )
       }
       bytes += t.end - t.begin
     }
@@ -63,7 +73,11 @@ export function openModel(dir: string): { ckpt: Checkpoint; arch: ArchConfig; su
     tensors.push({ name: t.name, dtype: t.dtype, shape: t.shape, file: t.file, bytes: t.end - t.begin })
   }
   const dtype = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32'
-  return { ckpt, arch, summary: { dir, config: ckpt.config, arch, tensors, blockBytes, globalBytes, parameters, dtype } }
+  return {
+    ckpt,
+    arch,
+    summary: { dir, config: ckpt.config, arch, tensors, blockBytes, globalBytes, parameters, dtype },
+  }
 }
 
 /**

@@ -4,7 +4,13 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { isPruneError } from '@mi-prun/core'
 import { describeAdapter } from '@mi-prun/testkit'
-import { PROVENANCE_FILE, generateRandomCheckpoint, inspectHfModel, loadHfModel, parseArchitecture } from '@mi-prun/adapter-tfjs'
+import {
+  PROVENANCE_FILE,
+  generateRandomCheckpoint,
+  inspectHfModel,
+  loadHfModel,
+  parseArchitecture,
+} from '@mi-prun/adapter-tfjs'
 
 const fixtures = join(import.meta.dirname, 'fixtures')
 const tmp = mkdtempSync(join(tmpdir(), 'adapter-tfjs-'))
@@ -53,19 +59,53 @@ describe('architecture dispatch', () => {
   })
   it('reads Hugging Face defaults: GQA, tied head, qkv bias, sliding window, Conv1D sizes', () => {
     const l = inspectHfModel(join(fixtures, 'llama-gqa')).arch
-    expect([l.numHeads, l.numKvHeads, l.headDim, l.tied, l.qkvBias, l.ropeTheta]).toEqual([4, 2, 4, false, false, 500])
+    expect([l.numHeads, l.numKvHeads, l.headDim, l.tied, l.qkvBias, l.ropeTheta]).toEqual([
+      4,
+      2,
+      4,
+      false,
+      false,
+      500,
+    ])
     const q = inspectHfModel(join(fixtures, 'qwen2-f16')).arch
     expect([q.tied, q.qkvBias, q.oBias]).toEqual([true, true, false])
     expect(inspectHfModel(join(fixtures, 'mistral-bf16')).arch.window).toEqual([4, 4, 4])
     const g = inspectHfModel(join(fixtures, 'gpt2-sharded'))
-    expect([g.arch.intermediateSize, g.arch.prefix, g.arch.activation, g.dtype]).toEqual([64, 'transformer.', 'gelu_tanh', 'F32'])
+    expect([g.arch.intermediateSize, g.arch.prefix, g.arch.activation, g.dtype]).toEqual([
+      64,
+      'transformer.',
+      'gelu_tanh',
+      'F32',
+    ])
     expect(inspectHfModel(join(fixtures, 'qwen2-f16')).dtype).toBe('F16')
-    expect(parseArchitecture({ model_type: 'llama', hidden_size: 8, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 8, vocab_size: 4, layer_types: ['full_attention', 'sliding_attention'], sliding_window: 3 }).window).toEqual([0, 3])
+    expect(
+      parseArchitecture({
+        model_type: 'llama',
+        hidden_size: 8,
+        num_hidden_layers: 2,
+        num_attention_heads: 2,
+        intermediate_size: 8,
+        vocab_size: 4,
+        layer_types: ['full_attention', 'sliding_attention'],
+        sliding_window: 3,
+      }).window,
+    ).toEqual([0, 3])
   })
   it('rejects configs it cannot run faithfully', () => {
-    const base = { model_type: 'llama', hidden_size: 8, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 8, vocab_size: 4 }
-    expect(() => parseArchitecture({ ...base, rope_scaling: { rope_type: 'yarn', factor: 4 } })).toThrow(/rope_scaling/)
-    expect(() => parseArchitecture({ ...base, num_key_value_heads: 3 })).toThrow(/multiple of num_key_value_heads/)
+    const base = {
+      model_type: 'llama',
+      hidden_size: 8,
+      num_hidden_layers: 2,
+      num_attention_heads: 2,
+      intermediate_size: 8,
+      vocab_size: 4,
+    }
+    expect(() => parseArchitecture({ ...base, rope_scaling: { rope_type: 'yarn', factor: 4 } })).toThrow(
+      /rope_scaling/,
+    )
+    expect(() => parseArchitecture({ ...base, num_key_value_heads: 3 })).toThrow(
+      /multiple of num_key_value_heads/,
+    )
     expect(() => parseArchitecture({ ...base, hidden_size: 'x' })).toThrow(/"hidden_size" must be a number/)
   })
   it('a tensor missing or of the wrong shape for the config is named in the error', () => {
@@ -74,7 +114,9 @@ describe('architecture dispatch', () => {
     writeFileSync(join(d, 'config.json'), JSON.stringify({ ...cfg, num_hidden_layers: 5 }))
     expect(() => inspectHfModel(d)).toThrow(/"model\.layers\.4\.input_layernorm\.weight" is missing/)
     writeFileSync(join(d, 'config.json'), JSON.stringify({ ...cfg, intermediate_size: 41 }))
-    expect(() => inspectHfModel(d)).toThrow(/gate_proj\.weight" has shape \[40,16\], config\.json implies \[41,16\]/)
+    expect(() => inspectHfModel(d)).toThrow(
+      /gate_proj\.weight" has shape \[40,16\], config\.json implies \[41,16\]/,
+    )
   })
 })
 
@@ -83,10 +125,16 @@ describe('forward input validation', () => {
     const m = await loadHfModel(join(fixtures, 'llama-gqa'), { backend: 'cpu' })
     const ok = { ids: new Int32Array(4), batch: 2, seqLen: 2 }
     await expect(m.forward({ ...ok, batch: 3 })).rejects.toThrow(/needs 6 ids, got 4/)
-    await expect(m.forward({ ...ok, ids: Int32Array.from([0, 1, 48, 2]) })).rejects.toThrow(/token id 48 at flat index 2/)
-    await expect(m.forward({ ids: new Int32Array(33), batch: 1, seqLen: 33 })).rejects.toThrow(/exceeds the model's 32 positions/)
+    await expect(m.forward({ ...ok, ids: Int32Array.from([0, 1, 48, 2]) })).rejects.toThrow(
+      /token id 48 at flat index 2/,
+    )
+    await expect(m.forward({ ids: new Int32Array(33), batch: 1, seqLen: 33 })).rejects.toThrow(
+      /exceeds the model's 32 positions/,
+    )
     await expect(m.forward(ok, { skip: [4] })).rejects.toThrow(/skip block 4/)
-    await expect(m.forward(ok, { hiddenStates: true, captureRows: Int32Array.from([4]) })).rejects.toThrow(/captureRows entry 4/)
+    await expect(m.forward(ok, { hiddenStates: true, captureRows: Int32Array.from([4]) })).rejects.toThrow(
+      /captureRows entry 4/,
+    )
     m.dispose()
     await expect(m.forward(ok)).rejects.toThrow(/disposed/)
   })
@@ -96,7 +144,14 @@ describe('exportPruned', () => {
   it('renumbers blocks, cuts per-layer config arrays, copies the tokenizer, records provenance', async () => {
     const src = copy('llama-gqa')
     const cfg = JSON.parse(readFileSync(join(src, 'config.json'), 'utf8'))
-    writeFileSync(join(src, 'config.json'), JSON.stringify({ ...cfg, layer_types: ['full_attention', 'full_attention', 'sliding_attention', 'full_attention'], sliding_window: 64 }))
+    writeFileSync(
+      join(src, 'config.json'),
+      JSON.stringify({
+        ...cfg,
+        layer_types: ['full_attention', 'full_attention', 'sliding_attention', 'full_attention'],
+        sliding_window: 64,
+      }),
+    )
     const m = await loadHfModel(src, { backend: 'cpu' })
     const out = fresh()
     const r = await m.exportPruned([0, 2], out, { method: 'mi-prun', settings: { estimator: 'ksg' } })
@@ -104,9 +159,17 @@ describe('exportPruned', () => {
     const oc = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))
     expect(oc.num_hidden_layers).toBe(2)
     expect(oc.layer_types).toEqual(['full_attention', 'full_attention'])
-    expect(readFileSync(join(out, 'tokenizer.json'), 'utf8')).toBe(readFileSync(join(src, 'tokenizer.json'), 'utf8'))
+    expect(readFileSync(join(out, 'tokenizer.json'), 'utf8')).toBe(
+      readFileSync(join(src, 'tokenizer.json'), 'utf8'),
+    )
     const prov = JSON.parse(readFileSync(join(out, PROVENANCE_FILE), 'utf8'))
-    expect([prov.removedBlocks, prov.keptBlocks, prov.method, prov.settings, prov.source.numBlocks]).toEqual([[0, 2], [1, 3], 'mi-prun', { estimator: 'ksg' }, 4])
+    expect([prov.removedBlocks, prov.keptBlocks, prov.method, prov.settings, prov.source.numBlocks]).toEqual([
+      [0, 2],
+      [1, 3],
+      'mi-prun',
+      { estimator: 'ksg' },
+      4,
+    ])
     const s = inspectHfModel(out)
     const names = s.tensors.map((t) => t.name).filter((n) => n.includes('layers.'))
     expect(new Set(names.map((n) => n.split('.')[2]))).toEqual(new Set(['0', '1']))
@@ -155,7 +218,10 @@ describe('random checkpoint generator', () => {
     const bytes = (d: string): Buffer => readFileSync(join(d, 'model.safetensors'))
     expect(bytes(a).equals(bytes(b))).toBe(true)
     expect(bytes(a).equals(bytes(c))).toBe(false)
-    expect(inspectHfModel(a).blockBytes).toEqual([inspectHfModel(a).blockBytes[0], inspectHfModel(a).blockBytes[0]])
+    expect(inspectHfModel(a).blockBytes).toEqual([
+      inspectHfModel(a).blockBytes[0],
+      inspectHfModel(a).blockBytes[0],
+    ])
     await expect(generateRandomCheckpoint(a, opts)).rejects.toThrow(/already exists/)
   })
 })

@@ -25,21 +25,38 @@ async function fakeTfjsNode(): Promise<typeof tfc> {
     tfc.registerBackend('tensorflow', cpuFactory, 0)
     for (const k of tfc.getKernelsForBackend('cpu')) tfc.registerKernel({ ...k, backendName: 'tensorflow' })
   }
-  return { ...tfc, ready: async () => { await tfc.setBackend('tensorflow'); await tfc.ready() } } as typeof tfc
+  return {
+    ...tfc,
+    ready: async () => {
+      await tfc.setBackend('tensorflow')
+      await tfc.ready()
+    },
+  } as typeof tfc
 }
 
 describe('backend selection', () => {
   it('auto: tfjs-node-gpu first when importable', async () => {
     const fake = await fakeTfjsNode()
     const asked: string[] = []
-    const r = await selectBackend({ importer: async (s) => { asked.push(s); if (s === '@tensorflow/tfjs-node-gpu') return fake; throw new Error('no') } })
+    const r = await selectBackend({
+      importer: async (s) => {
+        asked.push(s)
+        if (s === '@tensorflow/tfjs-node-gpu') return fake
+        throw new Error('no')
+      },
+    })
     expect(r.backend).toBe('tensorflow')
     expect(asked).toEqual(['@tensorflow/tfjs-node-gpu'])
     expect(r.attempts).toEqual([])
   })
   it('auto: tfjs-node when only it imports (also as a default export)', async () => {
     const fake = await fakeTfjsNode()
-    const r = await selectBackend({ importer: async (s) => { if (s === '@tensorflow/tfjs-node') return { default: fake }; throw new Error(`missing ${s}`) } })
+    const r = await selectBackend({
+      importer: async (s) => {
+        if (s === '@tensorflow/tfjs-node') return { default: fake }
+        throw new Error(`missing ${s}`)
+      },
+    })
     expect(r.backend).toBe('tensorflow')
     expect(r.attempts.map((a) => a.candidate)).toEqual(['@tensorflow/tfjs-node-gpu'])
     expect(r.attempts[0]!.error).toBe('missing @tensorflow/tfjs-node-gpu')
@@ -49,16 +66,33 @@ describe('backend selection', () => {
     const r = await selectBackend({ importer })
     expect(r.backend).toBe('wasm')
     expect(r.attempts.map((a) => a.candidate)).toEqual(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'])
-    expect(asked).toEqual(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm'])
+    expect(asked).toEqual([
+      '@tensorflow/tfjs-node-gpu',
+      '@tensorflow/tfjs-node',
+      '@tensorflow/tfjs-core',
+      '@tensorflow/tfjs-backend-wasm',
+    ])
   })
   it('auto: cpu as the last resort when wasm fails too', async () => {
-    const { importer } = refusing('@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-backend-wasm')
+    const { importer } = refusing(
+      '@tensorflow/tfjs-node-gpu',
+      '@tensorflow/tfjs-node',
+      '@tensorflow/tfjs-backend-wasm',
+    )
     const r = await selectBackend({ importer })
     expect(r.backend).toBe('cpu')
-    expect(r.attempts.map((a) => a.candidate)).toEqual(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', 'wasm'])
+    expect(r.attempts.map((a) => a.candidate)).toEqual([
+      '@tensorflow/tfjs-node-gpu',
+      '@tensorflow/tfjs-node',
+      'wasm',
+    ])
   })
   it('nothing loads: RUNTIME_UNAVAILABLE listing every attempt', async () => {
-    const { importer } = refusing('@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-core')
+    const { importer } = refusing(
+      '@tensorflow/tfjs-node-gpu',
+      '@tensorflow/tfjs-node',
+      '@tensorflow/tfjs-core',
+    )
     const e = await selectBackend({ importer }).catch((x: unknown) => x)
     expect(isPruneError(e, 'RUNTIME_UNAVAILABLE')).toBe(true)
     expect((e as Error).message).toMatch(/^\[@mi-prun\/adapter-tfjs\] no tfjs backend for "auto"/)
@@ -76,7 +110,11 @@ describe('backend selection', () => {
   })
   it('loadHfModel reports the chosen backend and the failed attempts; an injected tf is used as is', async () => {
     const dir = join(import.meta.dirname, 'fixtures', 'llama-gqa')
-    const { importer } = refusing('@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-backend-wasm')
+    const { importer } = refusing(
+      '@tensorflow/tfjs-node-gpu',
+      '@tensorflow/tfjs-node',
+      '@tensorflow/tfjs-backend-wasm',
+    )
     const m = await loadHfModel(dir, { importer })
     expect(m.info.backend).toBe('cpu')
     expect(m.backendAttempts.length).toBe(3)

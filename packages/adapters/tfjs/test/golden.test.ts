@@ -21,7 +21,9 @@ describe.each(['llama-gqa', 'mistral-bf16', 'qwen2-f16', 'gpt2-sharded'])('numpy
         const batch = { ids: g.ids, batch: g.batch, seqLen: g.seqLen }
         const r = await model.forward(batch, { hiddenStates: true })
         expect(relErr(r.logits!.data, g.logits)).toBeLessThanOrEqual(TOL_F32_REL)
-        r.hiddenStates!.forEach((h, i) => expect(relErr(h.data, g.hidden[i]!), `h_${i}`).toBeLessThanOrEqual(TOL_F32_REL))
+        r.hiddenStates!.forEach((h, i) =>
+          expect(relErr(h.data, g.hidden[i]!), `h_${i}`).toBeLessThanOrEqual(TOL_F32_REL),
+        )
         const nll = await model.nll(batch)
         expect(Math.abs(nll.sumNll - g.sumNll) / g.sumNll).toBeLessThanOrEqual(TOL_F32_REL)
       } finally {
@@ -36,7 +38,11 @@ describe.each(['llama-gqa', 'mistral-bf16', 'qwen2-f16', 'gpt2-sharded'])('numpy
     const ra = await a.forward(batch, { hiddenStates: true, skip: [1] })
     const rb = await b.forward(batch, { hiddenStates: true, skip: [1] })
     expect(Buffer.from(rb.logits!.data.buffer).equals(Buffer.from(ra.logits!.data.buffer))).toBe(true)
-    expect(rb.hiddenStates!.every((h, i) => Buffer.from(h.data.buffer).equals(Buffer.from(ra.hiddenStates![i]!.data.buffer)))).toBe(true)
+    expect(
+      rb.hiddenStates!.every((h, i) =>
+        Buffer.from(h.data.buffer).equals(Buffer.from(ra.hiddenStates![i]!.data.buffer)),
+      ),
+    ).toBe(true)
     // the head read in chunks of 7 rows (several chunks + a remainder) gives the same logits
     const c = await loadHfModel(dir, { backend: 'cpu', stream: true, headChunkRows: 7 })
     const rc = await c.forward(batch, { skip: [1] })
@@ -58,15 +64,20 @@ describe.each(['llama-kjv', 'gpt2-kjv'])('reference model %s', (name) => {
   const why = !existsSync(join(dir, 'config.json'))
     ? `models/${name} is not there yet`
     : `models/${name}/golden-forward.json is missing: run python3 scripts/goldens/hf_forward.py --model models/${name}`
-  it.skipIf(g === undefined)(g === undefined ? `skipped: ${why}` : 'matches its numpy golden (wasm)', async () => {
-    const model = await loadHfModel(dir, { backend: 'wasm' })
-    try {
-      const batch = { ids: g!.ids, batch: g!.batch, seqLen: g!.seqLen }
-      const r = await model.forward(batch, { hiddenStates: true })
-      expect(relErr(r.logits!.data, g!.logits)).toBeLessThanOrEqual(TOL_F32_REL)
-      r.hiddenStates!.forEach((h, i) => expect(relErr(h.data, g!.hidden[i]!), `h_${i}`).toBeLessThanOrEqual(TOL_F32_REL))
-    } finally {
-      model.dispose()
-    }
-  })
+  it.skipIf(g === undefined)(
+    g === undefined ? `skipped: ${why}` : 'matches its numpy golden (wasm)',
+    async () => {
+      const model = await loadHfModel(dir, { backend: 'wasm' })
+      try {
+        const batch = { ids: g!.ids, batch: g!.batch, seqLen: g!.seqLen }
+        const r = await model.forward(batch, { hiddenStates: true })
+        expect(relErr(r.logits!.data, g!.logits)).toBeLessThanOrEqual(TOL_F32_REL)
+        r.hiddenStates!.forEach((h, i) =>
+          expect(relErr(h.data, g!.hidden[i]!), `h_${i}`).toBeLessThanOrEqual(TOL_F32_REL),
+        )
+      } finally {
+        model.dispose()
+      }
+    },
+  )
 })

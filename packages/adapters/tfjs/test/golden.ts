@@ -17,7 +17,14 @@ export function readGolden(dir: string, prefix = 'golden-forward'): Golden | und
   const metaPath = join(dir, `${prefix}.json`)
   if (!existsSync(metaPath)) return undefined
   const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Record<string, unknown> & {
-    batch: number; seqLen: number; ids: number[]; vocabSize: number; hiddenSize: number; numHiddenStates: number; sumNll: number; binary: string
+    batch: number
+    seqLen: number
+    ids: number[]
+    vocabSize: number
+    hiddenSize: number
+    numHiddenStates: number
+    sumNll: number
+    binary: string
   }
   const buf = readFileSync(join(dir, meta.binary))
   const all = new Float64Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength))
@@ -28,7 +35,15 @@ export function readGolden(dir: string, prefix = 'golden-forward'): Golden | und
     const o = N * meta.vocabSize + i * N * meta.hiddenSize
     hidden.push(all.subarray(o, o + N * meta.hiddenSize))
   }
-  return { batch: meta.batch, seqLen: meta.seqLen, ids: Int32Array.from(meta.ids), sumNll: meta.sumNll, logits, hidden, meta }
+  return {
+    batch: meta.batch,
+    seqLen: meta.seqLen,
+    ids: Int32Array.from(meta.ids),
+    sumNll: meta.sumNll,
+    logits,
+    hidden,
+    meta,
+  }
 }
 
 /** max|a − b| / max|b|: the largest error relative to the golden's scale. */

@@ -25,7 +25,16 @@ describe('layer streaming memory', () => {
   let allBlocks = 0
   beforeAll(async () => {
     await tf.setBackend('cpu')
-    await generateRandomCheckpoint(dir, { arch: 'llama', seed: 3, hiddenSize: d, intermediateSize: I, numBlocks: 4, numHeads: 4, numKvHeads: 2, vocabSize: 64 })
+    await generateRandomCheckpoint(dir, {
+      arch: 'llama',
+      seed: 3,
+      hiddenSize: d,
+      intermediateSize: I,
+      numBlocks: 4,
+      numHeads: 4,
+      numKvHeads: 2,
+      vocabSize: 64,
+    })
     const s = inspectHfModel(dir) // F32, so bytes on disk = bytes as tensors
     largest = Math.max(...s.blockBytes)
     allBlocks = s.blockBytes.reduce((a, b) => a + b, 0)

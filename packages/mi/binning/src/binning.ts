@@ -1,4 +1,11 @@
-import { type EstimatorSettings, type MIEstimator, type Matrix, PruneError, createRng, validatePair } from '@mi-prun/core'
+import {
+  type EstimatorSettings,
+  type MIEstimator,
+  type Matrix,
+  PruneError,
+  createRng,
+  validatePair,
+} from '@mi-prun/core'
 import { equalFrequencyBins, equalWidthBins, pairCounts } from './kernels.js'
 
 const PKG = '@mi-prun/mi-binning'
@@ -114,11 +121,20 @@ export function createBinningEstimator(options: BinningOptions = {}): BinningEst
     directions = 16,
     seed = 0,
   } = options
-  if (!Number.isInteger(bins) || bins < 2) throw new RangeError(`${P} bins must be an integer >= 2, got ${bins}`)
-  if (!STRATEGIES.includes(strategy)) throw new RangeError(`${P} strategy must be one of ${STRATEGIES.join(', ')}, got ${String(strategy)}`)
-  if (!CORRECTIONS.includes(correction)) throw new RangeError(`${P} correction must be one of ${CORRECTIONS.join(', ')}, got ${String(correction)}`)
-  if (!PROJECTIONS.includes(projection)) throw new RangeError(`${P} projection must be one of ${PROJECTIONS.join(', ')}, got ${String(projection)}`)
-  if (!Number.isInteger(directions) || directions < 1) throw new RangeError(`${P} directions must be an integer >= 1, got ${directions}`)
+  if (!Number.isInteger(bins) || bins < 2)
+    throw new RangeError(`${P} bins must be an integer >= 2, got ${bins}`)
+  if (!STRATEGIES.includes(strategy))
+    throw new RangeError(`${P} strategy must be one of ${STRATEGIES.join(', ')}, got ${String(strategy)}`)
+  if (!CORRECTIONS.includes(correction))
+    throw new RangeError(
+      `${P} correction must be one of ${CORRECTIONS.join(', ')}, got ${String(correction)}`,
+    )
+  if (!PROJECTIONS.includes(projection))
+    throw new RangeError(
+      `${P} projection must be one of ${PROJECTIONS.join(', ')}, got ${String(projection)}`,
+    )
+  if (!Number.isInteger(directions) || directions < 1)
+    throw new RangeError(`${P} directions must be an integer >= 1, got ${directions}`)
   if (!Number.isFinite(seed)) throw new RangeError(`${P} seed must be a finite number, got ${seed}`)
 
   const settings: BinningSettings =
@@ -135,8 +151,10 @@ export function createBinningEstimator(options: BinningOptions = {}): BinningEst
       )
     }
     const n = x.rows
-    const px = projection === 'coordinates' ? columns(x) : project(x, unitDirections(seed, x.cols, directions))
-    const py = projection === 'coordinates' ? columns(y) : project(y, unitDirections(seed, y.cols, directions))
+    const px =
+      projection === 'coordinates' ? columns(x) : project(x, unitDirections(seed, x.cols, directions))
+    const py =
+      projection === 'coordinates' ? columns(y) : project(y, unitDirections(seed, y.cols, directions))
     const m = projection === 'coordinates' ? x.cols : directions
     const labelsX = new Int32Array(n)
     const labelsY = new Int32Array(n)

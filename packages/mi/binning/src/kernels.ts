@@ -20,7 +20,14 @@ export interface PairCounts {
  * `bin(v) = min(b−1, ⌊b·(v−min)/(max−min)⌋)` over the sample's [min, max]; one bin (all 0) when max = min.
  * Writes labels into `out[0..n)`.
  */
-export function equalWidthBins(n: number, x: Float64Array, stride: number, offset: number, b: number, out: Int32Array): void {
+export function equalWidthBins(
+  n: number,
+  x: Float64Array,
+  stride: number,
+  offset: number,
+  b: number,
+  out: Int32Array,
+): void {
   let lo = Infinity
   let hi = -Infinity
   for (let i = 0, p = offset; i < n; i++, p += stride) {
@@ -90,7 +97,13 @@ function plugInEntropy(counts: Int32Array, n: number): { h: number; k: number } 
  * Plug-in MI (nats) of two label vectors with values in [0, b), from their b×b contingency table.
  * `table` is scratch of length ≥ b·b.
  */
-export function pairCounts(n: number, bx: Int32Array, by: Int32Array, b: number, table: Int32Array): PairCounts {
+export function pairCounts(
+  n: number,
+  bx: Int32Array,
+  by: Int32Array,
+  b: number,
+  table: Int32Array,
+): PairCounts {
   const t = table.subarray(0, b * b)
   t.fill(0)
   const cx = new Int32Array(b)

@@ -25,7 +25,9 @@ interface GoldenCase {
   meanMl: number
   meanMm: number
 }
-const golden = JSON.parse(readFileSync(fileURLToPath(new URL('./fixtures/binning.json', import.meta.url)), 'utf8')) as {
+const golden = JSON.parse(
+  readFileSync(fileURLToPath(new URL('./fixtures/binning.json', import.meta.url)), 'utf8'),
+) as {
   versions: Record<string, string>
   cases: GoldenCase[]
 }
@@ -36,7 +38,8 @@ const plugIn = (bins: number, strategy: 'equal-width' | 'equal-frequency' = 'equ
 
 describe('T8 discrete hand cases', () => {
   it('scikit-learn hand case: x=[0,1,1,0,0], y=[1,0,0,0,1] gives 0.2911032 nats (plug-in, 2 bins)', () => {
-    const truth = 2 * (-0.6 * Math.log(0.6) - 0.4 * Math.log(0.4)) - (-0.2 * Math.log(0.2) - 2 * 0.4 * Math.log(0.4))
+    const truth =
+      2 * (-0.6 * Math.log(0.6) - 0.4 * Math.log(0.4)) - (-0.2 * Math.log(0.2) - 2 * 0.4 * Math.log(0.4))
     expect(truth).toBeCloseTo(0.2911032, 7)
     for (const strategy of ['equal-width', 'equal-frequency'] as const) {
       const d = plugIn(2, strategy).estimateDetailed(col([0, 1, 1, 0, 0]), col([1, 0, 0, 0, 1]))
@@ -121,7 +124,8 @@ describe('§9 histogram figures as direction checks (ρ = 0.5, equal-width, trut
 
   it('Miller–Madow is closer to the truth than plug-in once bins ≥ 16, and more samples shrink the bias', () => {
     // at N = 10⁴ with 16 bins the plug-in's upward bias cancels the discretisation's downward bias, so skip that case
-    for (const r of [...small.slice(1), large[1]!]) expect(Math.abs(r.mm - truth)).toBeLessThan(Math.abs(r.ml - truth))
+    for (const r of [...small.slice(1), large[1]!])
+      expect(Math.abs(r.mm - truth)).toBeLessThan(Math.abs(r.ml - truth))
     expect(large[0]!.ml).toBeLessThan(small[1]!.ml) // 16 bins
     expect(large[1]!.ml).toBeLessThan(small[3]!.ml) // 64 bins
     expect(Math.abs(large[0]!.mm - truth)).toBeLessThan(0.01) // reference .141 at N = 10⁴, 16 bins
@@ -146,10 +150,17 @@ describe('equal-frequency invariance to strictly increasing maps (T5)', () => {
   })
 
   it('property: ties share the lowest rank bin, so integer data with ties map exactly', () => {
-    const maps = [(v: number) => v * v * v, (v: number) => Math.exp(v / 8), (v: number) => Math.atan(v / 20) + 3]
+    const maps = [
+      (v: number) => v * v * v,
+      (v: number) => Math.exp(v / 8),
+      (v: number) => Math.atan(v / 20) + 3,
+    ]
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: -40, max: 40 }), fc.integer({ min: -40, max: 40 })), { minLength: 2, maxLength: 120 }),
+        fc.array(fc.tuple(fc.integer({ min: -40, max: 40 }), fc.integer({ min: -40, max: 40 })), {
+          minLength: 2,
+          maxLength: 120,
+        }),
         fc.integer({ min: 2, max: 9 }),
         fc.integer({ min: 0, max: 2 }),
         fc.integer({ min: 0, max: 2 }),
@@ -186,7 +197,11 @@ describe(`numpy golden (scripts/goldens/binning.py, numpy ${golden.versions.nump
     it(`${c.name}: N=${c.n}, d=${c.d}, ${c.bins} ${c.strategy} bins match numpy.histogram2d to 1e-10`, () => {
       const x = matrix(c.n, c.d, c.x)
       const y = matrix(c.n, c.d, c.y)
-      const ml = createBinningEstimator({ bins: c.bins, strategy: c.strategy, correction: 'none' }).estimateDetailed(x, y)
+      const ml = createBinningEstimator({
+        bins: c.bins,
+        strategy: c.strategy,
+        correction: 'none',
+      }).estimateDetailed(x, y)
       const mm = createBinningEstimator({ bins: c.bins, strategy: c.strategy }).estimateDetailed(x, y)
       expect(ml.pairs.map((p) => [p.kx, p.ky, p.kxy])).toEqual(c.pairs.map((p) => [p.kx, p.ky, p.kxy]))
       ml.pairs.forEach((p, i) => expect(Math.abs(p.mi - c.pairs[i]!.ml)).toBeLessThanOrEqual(TOL_F64_ABS))
@@ -204,7 +219,10 @@ describe('projections, settings and validation', () => {
     const d = est.estimateDetailed(x, y)
     expect(d.pairs).toHaveLength(4)
     const perColumn = [0, 1, 2, 3].map((c) =>
-      est.estimate(mapMatrix(matrix(1500, 1), (_, i) => x.data[i * 4 + c]!), mapMatrix(matrix(1500, 1), (_, i) => y.data[i * 4 + c]!)),
+      est.estimate(
+        mapMatrix(matrix(1500, 1), (_, i) => x.data[i * 4 + c]!),
+        mapMatrix(matrix(1500, 1), (_, i) => y.data[i * 4 + c]!),
+      ),
     )
     expect(Math.abs(d.value - perColumn.reduce((a, b) => a + b, 0) / 4)).toBeLessThanOrEqual(TOL_F64_ABS)
     // per-pair truth is 0.223; the joint truth (0.893) is 4× larger and is not what this reports
@@ -220,14 +238,22 @@ describe('projections, settings and validation', () => {
     const y = matrix(n, 5)
     for (let i = 0; i < n; i++) {
       for (let c = 0; c < 3; c++) x.data[i * 3 + c] = rng.normal()
-      for (let c = 0; c < 5; c++) y.data[i * 5 + c] = c < 3 ? x.data[i * 3 + c]! + 0.5 * rng.normal() : rng.normal()
+      for (let c = 0; c < 5; c++)
+        y.data[i * 5 + c] = c < 3 ? x.data[i * 3 + c]! + 0.5 * rng.normal() : rng.normal()
     }
     const est = createBinningEstimator({ projection: 'random', directions: 8, bins: 8, seed: 3 })
     const a = est.estimateDetailed(x, y)
     expect(a.pairs).toHaveLength(8)
     expect(Math.abs(a.value - est.estimate(y, x))).toBeLessThanOrEqual(TOL_F64_ABS)
-    expect(Object.is(a.value, createBinningEstimator({ projection: 'random', directions: 8, bins: 8, seed: 3 }).estimate(x, y))).toBe(true)
-    expect(createBinningEstimator({ projection: 'random', directions: 8, bins: 8, seed: 4 }).estimate(x, y)).not.toBe(a.value)
+    expect(
+      Object.is(
+        a.value,
+        createBinningEstimator({ projection: 'random', directions: 8, bins: 8, seed: 3 }).estimate(x, y),
+      ),
+    ).toBe(true)
+    expect(
+      createBinningEstimator({ projection: 'random', directions: 8, bins: 8, seed: 4 }).estimate(x, y),
+    ).not.toBe(a.value)
     const { x: ix, y: iy } = independentGaussian(createRng(43), n, 3, 5)
     const nullValue = est.estimate(ix, iy)
     // independent directions see only part of the dependence (measured 0.0147 against −0.00003 for independent data)
@@ -236,18 +262,42 @@ describe('projections, settings and validation', () => {
 
   it('random with dx = dy uses the same direction for x and y: y = x gives the entropy of each projection', () => {
     const { x } = independentGaussian(createRng(44), 1024, 6)
-    const d = createBinningEstimator({ projection: 'random', directions: 5, bins: 8, correction: 'none' }).estimateDetailed(x, x)
+    const d = createBinningEstimator({
+      projection: 'random',
+      directions: 5,
+      bins: 8,
+      correction: 'none',
+    }).estimateDetailed(x, x)
     // equal-frequency, 1024 = 8·128 samples: each projection has H = ln 8, and y = x shares it
     for (const p of d.pairs) expect(Math.abs(p.mi - Math.log(8))).toBeLessThanOrEqual(TOL_F64_ABS)
   })
 
   it('records tagged settings, with directions only for random projections', () => {
     expect(createBinningEstimator().settings).toEqual({
-      kind: 'binning', bins: 16, strategy: 'equal-frequency', correction: 'miller-madow', projection: 'coordinates', seed: 0,
+      kind: 'binning',
+      bins: 16,
+      strategy: 'equal-frequency',
+      correction: 'miller-madow',
+      projection: 'coordinates',
+      seed: 0,
     })
-    const r = createBinningEstimator({ projection: 'random', bins: 4, seed: 9, strategy: 'equal-width', correction: 'none' })
+    const r = createBinningEstimator({
+      projection: 'random',
+      bins: 4,
+      seed: 9,
+      strategy: 'equal-width',
+      correction: 'none',
+    })
     expect(r.name).toBe('binning')
-    expect(r.settings).toEqual({ kind: 'binning', bins: 4, strategy: 'equal-width', correction: 'none', projection: 'random', directions: 16, seed: 9 })
+    expect(r.settings).toEqual({
+      kind: 'binning',
+      bins: 4,
+      strategy: 'equal-width',
+      correction: 'none',
+      projection: 'random',
+      directions: 16,
+      seed: 9,
+    })
   })
 
   it('rejects bad options with a RangeError and bad input with a PruneError', () => {
@@ -258,8 +308,12 @@ describe('projections, settings and validation', () => {
     expect(() => createBinningEstimator({ seed: Number.NaN })).toThrow(RangeError)
     const est = createBinningEstimator()
     expect(() => est.estimate(matrix(10, 2), matrix(10, 3))).toThrow(PruneError)
-    expect(() => est.estimate(matrix(10, 2), matrix(10, 3))).toThrow(/\[@mi-prun\/mi-binning\] projection 'coordinates'.*dx=2, dy=3/)
+    expect(() => est.estimate(matrix(10, 2), matrix(10, 3))).toThrow(
+      /\[@mi-prun\/mi-binning\] projection 'coordinates'.*dx=2, dy=3/,
+    )
     expect(() => est.estimate(matrix(1, 1, [1]), matrix(1, 1, [2]))).toThrow(/at least 2 samples/)
-    expect(() => est.estimate(matrix(3, 1, [1, Number.NaN, 2]), matrix(3, 1))).toThrow(/\[@mi-prun\/mi-binning\].*non-finite.*row 1/)
+    expect(() => est.estimate(matrix(3, 1, [1, Number.NaN, 2]), matrix(3, 1))).toThrow(
+      /\[@mi-prun\/mi-binning\].*non-finite.*row 1/,
+    )
   })
 })

@@ -2,7 +2,10 @@ import { createBinningEstimator } from '@mi-prun/mi-binning'
 import { describeEstimator } from '@mi-prun/testkit'
 
 // Defaults: 16 equal-frequency bins, Miller–Madow, coordinate pairs (n = 1000, d = 2 in the suite).
-describeEstimator({ name: 'binning (defaults: equal-frequency, 16 bins, Miller–Madow)', create: (seed) => createBinningEstimator({ seed }) })
+describeEstimator({
+  name: 'binning (defaults: equal-frequency, 16 bins, Miller–Madow)',
+  create: (seed) => createBinningEstimator({ seed }),
+})
 
 // Plug-in: the null is biased upward by (Kx−1)(Ky−1)/(2N) = 15²/2000 with every bin and cell occupied.
 describeEstimator({

@@ -15,7 +15,13 @@ export function normalScores(n: number): Float64Array {
  * ranked by row index (stable), so the transform is deterministic. `scores` comes from
  * {@link normalScores}(n); `order` is scratch space of length n.
  */
-export function copulaColumn(n: number, z: Float64Array, offset: number, scores: Float64Array, order: Int32Array): void {
+export function copulaColumn(
+  n: number,
+  z: Float64Array,
+  offset: number,
+  scores: Float64Array,
+  order: Int32Array,
+): void {
   for (let i = 0; i < n; i++) order[i] = i
   const col = z.subarray(offset, offset + n)
   order.sort((a, b) => col[a]! - col[b]! || a - b)

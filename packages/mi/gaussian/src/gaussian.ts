@@ -1,4 +1,11 @@
-import { type EstimateOptions, type EstimatorSettings, type MIEstimator, type Matrix, PruneError, validatePair } from '@mi-prun/core'
+import {
+  type EstimateOptions,
+  type EstimatorSettings,
+  type MIEstimator,
+  type Matrix,
+  PruneError,
+  validatePair,
+} from '@mi-prun/core'
 import { gaussianMiBias } from './bias.js'
 import { copulaColumn, normalScores } from './copula.js'
 import { choleskyDropping, gramUpper, symmetrizeFromUpper } from './kernels.js'
@@ -69,15 +76,22 @@ export interface GaussianEstimator extends MIEstimator {
  */
 export function createGaussianEstimator(options: GaussianOptions = {}): GaussianEstimator {
   const { shrinkage, copula = false } = options
-  if (typeof copula !== 'boolean') throw new RangeError(`${P} copula must be a boolean, got ${String(copula)}`)
+  if (typeof copula !== 'boolean')
+    throw new RangeError(`${P} copula must be a boolean, got ${String(copula)}`)
   if (options.biasCorrect !== undefined && typeof options.biasCorrect !== 'boolean') {
     throw new RangeError(`${P} biasCorrect must be a boolean, got ${String(options.biasCorrect)}`)
   }
   if (shrinkage !== undefined) {
-    const ok = shrinkage === 'ledoit-wolf' || (typeof shrinkage === 'number' && shrinkage >= 0 && shrinkage <= 1)
-    if (!ok) throw new RangeError(`${P} shrinkage must be a number in [0, 1] or 'ledoit-wolf', got ${String(shrinkage)}`)
+    const ok =
+      shrinkage === 'ledoit-wolf' || (typeof shrinkage === 'number' && shrinkage >= 0 && shrinkage <= 1)
+    if (!ok)
+      throw new RangeError(
+        `${P} shrinkage must be a number in [0, 1] or 'ledoit-wolf', got ${String(shrinkage)}`,
+      )
     if (options.biasCorrect === true) {
-      throw new RangeError(`${P} biasCorrect cannot be combined with shrinkage: the exact correction assumes an unshrunk covariance; drop one of them`)
+      throw new RangeError(
+        `${P} biasCorrect cannot be combined with shrinkage: the exact correction assumes an unshrunk covariance; drop one of them`,
+      )
     }
   }
   const biasCorrect = shrinkage === undefined ? (options.biasCorrect ?? true) : false
@@ -128,23 +142,29 @@ export function createGaussianEstimator(options: GaussianOptions = {}): Gaussian
  * @example
  * gaussianMiFromCovariance([[5, 3], [3, 4]], 1) // ½ ln(20/11) = 0.2989185…
  */
-export function gaussianMiFromCovariance(cov: ArrayLike<ArrayLike<number>> | Float64Array, dx: number): number {
+export function gaussianMiFromCovariance(
+  cov: ArrayLike<ArrayLike<number>> | Float64Array,
+  dx: number,
+): number {
   let d: number
   let c: Float64Array
   if (cov instanceof Float64Array) {
     d = Math.round(Math.sqrt(cov.length))
-    if (d * d !== cov.length) throw new RangeError(`${P} covariance has ${cov.length} values, not a square number`)
+    if (d * d !== cov.length)
+      throw new RangeError(`${P} covariance has ${cov.length} values, not a square number`)
     c = Float64Array.from(cov)
   } else {
     d = cov.length
     c = new Float64Array(d * d)
     for (let a = 0; a < d; a++) {
       const row = cov[a]!
-      if (row.length !== d) throw new RangeError(`${P} covariance row ${a} has ${row.length} values, expected ${d}`)
+      if (row.length !== d)
+        throw new RangeError(`${P} covariance row ${a} has ${row.length} values, expected ${d}`)
       for (let b = 0; b < d; b++) c[a * d + b] = row[b]!
     }
   }
-  if (!Number.isInteger(dx) || dx < 1 || dx >= d) throw new RangeError(`${P} dx must be an integer in [1, ${d - 1}], got ${dx}`)
+  if (!Number.isInteger(dx) || dx < 1 || dx >= d)
+    throw new RangeError(`${P} dx must be an integer in [1, ${d - 1}], got ${dx}`)
   for (let a = 0; a < d; a++) {
     for (let b = 0; b < d; b++) {
       const v = c[a * d + b]!
@@ -153,7 +173,8 @@ export function gaussianMiFromCovariance(cov: ArrayLike<ArrayLike<number>> | Flo
         throw new RangeError(`${P} covariance is not symmetric at [${a}][${b}]`)
       }
     }
-    if (!(c[a * d + a]! >= 0)) throw new RangeError(`${P} covariance[${a}][${a}] is negative (${c[a * d + a]})`)
+    if (!(c[a * d + a]! >= 0))
+      throw new RangeError(`${P} covariance[${a}][${a}] is negative (${c[a * d + a]})`)
   }
   const scale = new Float64Array(d)
   for (let a = 0; a < d; a++) {
@@ -216,7 +237,11 @@ function miFromCorrelation(r: Float64Array, d: number, dx: number): CorrelationM
  * Column-major float64 copy of [x y] (N × (dx+dy)), centred (after the copula transform when asked),
  * with the reciprocal standard deviation (ddof 1) of every column (0 for a constant column).
  */
-function standardizedColumns(x: Matrix, y: Matrix, copula: boolean): { columns: Float64Array; scale: Float64Array } {
+function standardizedColumns(
+  x: Matrix,
+  y: Matrix,
+  copula: boolean,
+): { columns: Float64Array; scale: Float64Array } {
   const n = x.rows
   const d = x.cols + y.cols
   const z = new Float64Array(n * d)
@@ -283,7 +308,13 @@ function shrinkTowardsIdentity(d: number, r: Float64Array, lambda: number): void
  * with S = XᵀX/N, μ = tr S/d, δ² = ‖S − μI‖²_F/d and β̄² = (Σ_i ‖x_i‖⁴ − N‖S‖²_F)/(N²d),
  * λ = min(β̄², δ²)/δ² (0 when δ² = 0).
  */
-function ledoitWolfLambda(n: number, d: number, z: Float64Array, scale: Float64Array, corr: Float64Array): number {
+function ledoitWolfLambda(
+  n: number,
+  d: number,
+  z: Float64Array,
+  scale: Float64Array,
+  corr: Float64Array,
+): number {
   // S = R·(N−1)/N on the standardised data
   const f = (n - 1) / n
   let tr = 0

@@ -15,7 +15,16 @@ declare const WebAssembly: {
 interface GramModule {
   readonly memory: WasmMemory
   readonly gram: (n: number, d: number, z: number, out: number, r0: number, r1: number) => void
-  readonly cross: (n: number, m: number, a: number, nn: number, b: number, out: number, r0: number, r1: number) => void
+  readonly cross: (
+    n: number,
+    m: number,
+    a: number,
+    nn: number,
+    b: number,
+    out: number,
+    r0: number,
+    r1: number,
+  ) => void
 }
 
 /** Memory kept between calls up to this size; a larger instance is dropped after use so GC can reclaim it. */
@@ -39,7 +48,8 @@ function load(): GramModule | null {
     cached = { memory: ex.memory, gram: ex.gram, cross: ex.cross }
     // warm-up on zeros (≈2M inner iterations) so V8's dynamic tiering compiles the optimised code early
     const need = 512 * 64 * 8 + 64 * 64 * 8
-    if (ex.memory.buffer.byteLength < need) ex.memory.grow(Math.ceil((need - ex.memory.buffer.byteLength) / 65536))
+    if (ex.memory.buffer.byteLength < need)
+      ex.memory.grow(Math.ceil((need - ex.memory.buffer.byteLength) / 65536))
     for (let r = 0; r < 4; r++) ex.gram(512, 64, 0, 512 * 64 * 8, 0, 512)
     for (let r = 0; r < 4; r++) ex.cross(512, 32, 0, 32, 0, 512 * 64 * 8, 0, 512)
   } catch {
@@ -93,7 +103,14 @@ function ensureMemory(mod: GramModule, bytes: number): boolean {
  * dot product of two contiguous rows, summed in 256-long blocks (fixed order). Returns `out`, or null
  * when SIMD WebAssembly is unavailable or the operands need more than 2 GiB.
  */
-export function gemmABtSimd(m: number, n: number, k: number, a: Float64Array, b: Float64Array, out: Float64Array): Float64Array | null {
+export function gemmABtSimd(
+  m: number,
+  n: number,
+  k: number,
+  a: Float64Array,
+  b: Float64Array,
+  out: Float64Array,
+): Float64Array | null {
   const mod = load()
   if (mod === null) return null
   const kP = k + (k & 1)
@@ -115,7 +132,8 @@ export function gemmABtSimd(m: number, n: number, k: number, a: Float64Array, b:
     for (let i = 0; i < m; i++) view.set(a.subarray(i * k, (i + 1) * k), i * kP)
     for (let j = 0; j < n; j++) view.set(b.subarray(j * k, (j + 1) * k), bOff / 8 + j * kP)
   }
-  for (let r0 = 0; r0 < kP; r0 += CALL_ROWS) mod.cross(kP, mP, aOff, nP, bOff, oOff, r0, Math.min(kP, r0 + CALL_ROWS))
+  for (let r0 = 0; r0 < kP; r0 += CALL_ROWS)
+    mod.cross(kP, mP, aOff, nP, bOff, oOff, r0, Math.min(kP, r0 + CALL_ROWS))
   const c = new Float64Array(mod.memory.buffer, oOff, mP * nP)
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[i * n + j] = c[i * nP + j]!
   if (mod.memory.buffer.byteLength > KEEP_BYTES) cached = undefined

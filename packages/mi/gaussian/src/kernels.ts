@@ -51,10 +51,22 @@ export function gramUpperScalar(n: number, d: number, z: Float64Array, out: Floa
         const ob1 = ob0 + n
         const ob2 = ob1 + n
         const ob3 = ob2 + n
-        let s00 = 0, s01 = 0, s02 = 0, s03 = 0
-        let s10 = 0, s11 = 0, s12 = 0, s13 = 0
-        let s20 = 0, s21 = 0, s22 = 0, s23 = 0
-        let s30 = 0, s31 = 0, s32 = 0, s33 = 0
+        let s00 = 0,
+          s01 = 0,
+          s02 = 0,
+          s03 = 0
+        let s10 = 0,
+          s11 = 0,
+          s12 = 0,
+          s13 = 0
+        let s20 = 0,
+          s21 = 0,
+          s22 = 0,
+          s23 = 0
+        let s30 = 0,
+          s31 = 0,
+          s32 = 0,
+          s33 = 0
         for (let i = i0; i < i1; i++) {
           const a0 = z[oa0 + i]!
           const a1 = z[oa1 + i]!
@@ -82,13 +94,25 @@ export function gramUpperScalar(n: number, d: number, z: Float64Array, out: Floa
           s33 += a3 * v
         }
         let r = a * d + b
-        out[r] += s00; out[r + 1] += s01; out[r + 2] += s02; out[r + 3] += s03
+        out[r] += s00
+        out[r + 1] += s01
+        out[r + 2] += s02
+        out[r + 3] += s03
         r += d
-        out[r] += s10; out[r + 1] += s11; out[r + 2] += s12; out[r + 3] += s13
+        out[r] += s10
+        out[r + 1] += s11
+        out[r + 2] += s12
+        out[r + 3] += s13
         r += d
-        out[r] += s20; out[r + 1] += s21; out[r + 2] += s22; out[r + 3] += s23
+        out[r] += s20
+        out[r + 1] += s21
+        out[r + 2] += s22
+        out[r + 3] += s23
         r += d
-        out[r] += s30; out[r + 1] += s31; out[r + 2] += s32; out[r + 3] += s33
+        out[r] += s30
+        out[r + 1] += s31
+        out[r + 2] += s32
+        out[r + 3] += s33
       }
     }
     // remaining columns (d not a multiple of 4): plain dot products for every pair touching them
@@ -131,7 +155,12 @@ export interface DroppingCholesky {
  * takes no further part. Columns with `preDropped[j] = 1` are dropped unconditionally. Row-oriented
  * (Cholesky–Crout): every inner loop is a contiguous dot product of two rows of L.
  */
-export function choleskyDropping(d: number, a: Float64Array, tol: number, preDropped?: Uint8Array): DroppingCholesky {
+export function choleskyDropping(
+  d: number,
+  a: Float64Array,
+  tol: number,
+  preDropped?: Uint8Array,
+): DroppingCholesky {
   // measured: blocked 2.5× faster at d = 512 and 1024, slower at 256
   if (d >= 6 * CHOL_BLOCK && simdAvailable()) return choleskyDroppingBlocked(d, a, tol, preDropped)
   return choleskyDroppingUnblocked(d, a, tol, preDropped)
@@ -146,7 +175,12 @@ const CHOL_BLOCK = 64
  * with the panel's outer product through the WebAssembly A·Bᵀ kernel. Same results as the unblocked
  * version up to summation order (≈1e-15 relative).
  */
-function choleskyDroppingBlocked(d: number, a: Float64Array, tol: number, preDropped?: Uint8Array): DroppingCholesky {
+function choleskyDroppingBlocked(
+  d: number,
+  a: Float64Array,
+  tol: number,
+  preDropped?: Uint8Array,
+): DroppingCholesky {
   const pivots = new Float64Array(d)
   const kept = new Uint8Array(d)
   const diag = new Float64Array(d)
@@ -209,7 +243,12 @@ function choleskyDroppingBlocked(d: number, a: Float64Array, tol: number, preDro
 }
 
 /** Unblocked, plain-JS {@link choleskyDropping} (row-oriented Cholesky–Crout). */
-export function choleskyDroppingUnblocked(d: number, a: Float64Array, tol: number, preDropped?: Uint8Array): DroppingCholesky {
+export function choleskyDroppingUnblocked(
+  d: number,
+  a: Float64Array,
+  tol: number,
+  preDropped?: Uint8Array,
+): DroppingCholesky {
   const pivots = new Float64Array(d)
   const kept = new Uint8Array(d)
   const diag = new Float64Array(d)

@@ -6,7 +6,14 @@ import {
   gaussianMiBias,
   gaussianMiFromCovariance,
 } from '@mi-prun/mi-gaussian'
-import { TOL_ANALYTIC_ABS, TOL_F64_ABS, correlatedGaussian, independentGaussian, mapMatrix, meanSd } from '@mi-prun/testkit'
+import {
+  TOL_ANALYTIC_ABS,
+  TOL_F64_ABS,
+  correlatedGaussian,
+  independentGaussian,
+  mapMatrix,
+  meanSd,
+} from '@mi-prun/testkit'
 
 /** Columns side by side: [a b]. */
 function hcat(a: Matrix, b: Matrix): Matrix {
@@ -19,7 +26,8 @@ function hcat(a: Matrix, b: Matrix): Matrix {
 }
 function cols(m: Matrix, idx: number[]): Matrix {
   const out = new Float32Array(m.rows * idx.length)
-  for (let i = 0; i < m.rows; i++) for (let k = 0; k < idx.length; k++) out[i * idx.length + k] = m.data[i * m.cols + idx[k]!]!
+  for (let i = 0; i < m.rows; i++)
+    for (let k = 0; k < idx.length; k++) out[i * idx.length + k] = m.data[i * m.cols + idx[k]!]!
   return matrix(m.rows, idx.length, out)
 }
 /** x·A + b with A given row-major (d_in × d_out), computed in float64. */
@@ -68,12 +76,25 @@ describe('T1: bivariate Gaussian, I = −½ ln(1−ρ²)', () => {
 
 describe('T2/T3: exact values from covariances', () => {
   it('[[5,3],[3,4]] gives ½ ln(20/11) = 0.2989185', () => {
-    const v = gaussianMiFromCovariance([[5, 3], [3, 4]], 1)
+    const v = gaussianMiFromCovariance(
+      [
+        [5, 3],
+        [3, 4],
+      ],
+      1,
+    )
     expect(Math.abs(v - 0.5 * Math.log(20 / 11))).toBeLessThanOrEqual(TOL_ANALYTIC_ABS)
     expect(v).toBeCloseTo(0.2989185, 7)
   })
   it('[[5,3,1],[3,4,1.5],[1,1.5,2]], x = dims 0-1, gives ½ ln(22/15.75) = 0.1671010', () => {
-    const v = gaussianMiFromCovariance([[5, 3, 1], [3, 4, 1.5], [1, 1.5, 2]], 2)
+    const v = gaussianMiFromCovariance(
+      [
+        [5, 3, 1],
+        [3, 4, 1.5],
+        [1, 1.5, 2],
+      ],
+      2,
+    )
     expect(Math.abs(v - 0.5 * Math.log(22 / 15.75))).toBeLessThanOrEqual(TOL_ANALYTIC_ABS)
     expect(v).toBeCloseTo(0.167101, 7)
     // symmetric in the roles of x and y
@@ -82,20 +103,34 @@ describe('T2/T3: exact values from covariances', () => {
   })
   it('[[1,c],[c,1]] reproduces T1 to 1e-11', () => {
     for (const [rho, truth] of rhoTruth) {
-      const v = gaussianMiFromCovariance([[1, rho], [rho, 1]], 1)
+      const v = gaussianMiFromCovariance(
+        [
+          [1, rho],
+          [rho, 1],
+        ],
+        1,
+      )
       expect(Math.abs(v + 0.5 * Math.log(1 - rho * rho))).toBeLessThanOrEqual(TOL_ANALYTIC_ABS)
       expect(v).toBeCloseTo(truth, 7)
     }
   })
   it('T3: NPEET Σ = [[4,3,1],[3,4,1],[1,1,2]] gives I(x;y) = 0.4133393 nats (0.5963225 bits)', () => {
-    const v = gaussianMiFromCovariance([[4, 3], [3, 4]], 1)
+    const v = gaussianMiFromCovariance(
+      [
+        [4, 3],
+        [3, 4],
+      ],
+      1,
+    )
     expect(v).toBeCloseTo(0.4133393, 7)
     expect(v / Math.LN2).toBeCloseTo(0.5963225, 7)
   })
   it('T3: d independent pairs give −½ Σ ln(1−ρ_i²)', () => {
     const rhos = [0.1, 0.5, 0.8, 0.9]
     const d = rhos.length
-    const cov = Array.from({ length: 2 * d }, (_, a) => Array.from({ length: 2 * d }, (_, b) => (a === b ? 1 : 0)))
+    const cov = Array.from({ length: 2 * d }, (_, a) =>
+      Array.from({ length: 2 * d }, (_, b) => (a === b ? 1 : 0)),
+    )
     rhos.forEach((r, i) => {
       cov[i]![d + i] = r
       cov[d + i]![i] = r
@@ -105,15 +140,64 @@ describe('T2/T3: exact values from covariances', () => {
   })
   it('drops a redundant dimension and returns +Infinity for a dependence between x and y', () => {
     // x2 = x1 (redundant within x): same as the 1+1 problem
-    expect(gaussianMiFromCovariance([[1, 1, 0.5], [1, 1, 0.5], [0.5, 0.5, 1]], 2)).toBeCloseTo(-0.5 * Math.log(0.75), 12)
-    expect(gaussianMiFromCovariance([[2, 2], [2, 2]], 1)).toBe(Number.POSITIVE_INFINITY)
+    expect(
+      gaussianMiFromCovariance(
+        [
+          [1, 1, 0.5],
+          [1, 1, 0.5],
+          [0.5, 0.5, 1],
+        ],
+        2,
+      ),
+    ).toBeCloseTo(-0.5 * Math.log(0.75), 12)
+    expect(
+      gaussianMiFromCovariance(
+        [
+          [2, 2],
+          [2, 2],
+        ],
+        1,
+      ),
+    ).toBe(Number.POSITIVE_INFINITY)
   })
   it('rejects malformed covariances with a RangeError', () => {
-    expect(() => gaussianMiFromCovariance([[1, 0.5], [0.4, 1]], 1)).toThrow(/not symmetric/)
-    expect(() => gaussianMiFromCovariance([[1, 2], [2, 1]], 1)).toThrow(/positive semi-definite/)
-    expect(() => gaussianMiFromCovariance([[1, 0], [0, 1]], 2)).toThrow(RangeError)
+    expect(() =>
+      gaussianMiFromCovariance(
+        [
+          [1, 0.5],
+          [0.4, 1],
+        ],
+        1,
+      ),
+    ).toThrow(/not symmetric/)
+    expect(() =>
+      gaussianMiFromCovariance(
+        [
+          [1, 2],
+          [2, 1],
+        ],
+        1,
+      ),
+    ).toThrow(/positive semi-definite/)
+    expect(() =>
+      gaussianMiFromCovariance(
+        [
+          [1, 0],
+          [0, 1],
+        ],
+        2,
+      ),
+    ).toThrow(RangeError)
     expect(() => gaussianMiFromCovariance(new Float64Array(5), 1)).toThrow(/square/)
-    expect(() => gaussianMiFromCovariance([[1, Number.NaN], [Number.NaN, 1]], 1)).toThrow(/not finite/)
+    expect(() =>
+      gaussianMiFromCovariance(
+        [
+          [1, Number.NaN],
+          [Number.NaN, 1],
+        ],
+        1,
+      ),
+    ).toThrow(/not finite/)
   })
 })
 
@@ -136,12 +220,18 @@ describe('T5: exact invariance to invertible affine maps (in sample)', () => {
     const { x, y } = correlatedGaussian(createRng(56), 600, 2, 0.7)
     const est = createGaussianEstimator({ copula: true })
     const a = est.estimate(x, y)
-    const b = est.estimate(mapMatrix(x, (v) => Math.exp(v)), mapMatrix(y, (v) => v * v * v + v))
+    const b = est.estimate(
+      mapMatrix(x, (v) => Math.exp(v)),
+      mapMatrix(y, (v) => v * v * v + v),
+    )
     expect(Math.abs(a - b)).toBeLessThanOrEqual(TOL_F64_ABS)
   })
   it('the plain estimator is not invariant to exp(x), y³ (ρ = 0.8: about 0.21 against 0.511)', () => {
     const { x, y } = correlatedGaussian(createRng(57), 5000, 1, 0.8)
-    const v = createGaussianEstimator().estimate(mapMatrix(x, Math.exp), mapMatrix(y, (t) => t ** 3))
+    const v = createGaussianEstimator().estimate(
+      mapMatrix(x, Math.exp),
+      mapMatrix(y, (t) => t ** 3),
+    )
     expect(v).toBeLessThan(0.35)
     expect(v).toBeGreaterThan(0.1)
   })
@@ -159,7 +249,10 @@ describe('T7: exact finite-sample bias', () => {
   it('b(d, N) is the halved Wishart log-det bias; undefined (NaN) for N ≤ d', () => {
     expect(gaussianBias(0, 10)).toBe(0)
     // d = 1: ½[ln(2/(N−1)) + ψ((N−1)/2)]; ψ(1.5) = 2 − γ − 2 ln 2
-    expect(gaussianBias(1, 4)).toBeCloseTo(0.5 * (Math.log(2 / 3) + 2 - 0.5772156649015329 - 2 * Math.LN2), 12)
+    expect(gaussianBias(1, 4)).toBeCloseTo(
+      0.5 * (Math.log(2 / 3) + 2 - 0.5772156649015329 - 2 * Math.LN2),
+      12,
+    )
     expect(gaussianBias(5, 5)).toBeNaN()
     expect(gaussianMiBias(3, 3, 6)).toBeNaN()
   })
@@ -198,14 +291,22 @@ describe('degenerate inputs', () => {
   const est = createGaussianEstimator()
   it('exact copies y = x (and y = 2x, and a copied column) give +Infinity', () => {
     expect(est.estimate(x, x)).toBe(Number.POSITIVE_INFINITY)
-    expect(est.estimate(x, mapMatrix(x, (v) => 2 * v))).toBe(Number.POSITIVE_INFINITY)
+    expect(
+      est.estimate(
+        x,
+        mapMatrix(x, (v) => 2 * v),
+      ),
+    ).toBe(Number.POSITIVE_INFINITY)
     expect(est.estimate(x, hcat(y, cols(x, [1])))).toBe(Number.POSITIVE_INFINITY)
     expect(est.estimateDetailed(x, x).raw).toBe(Number.POSITIVE_INFINITY)
   })
   it('y = 2x + 1e-6·noise is finite and very large (unbounded estimator; ≈ 14.5 for d = 1)', () => {
     const rng = createRng(3)
     const x1 = cols(x, [0])
-    const v = est.estimate(x1, mapMatrix(x1, (t) => 2 * t + 1e-6 * rng.normal()))
+    const v = est.estimate(
+      x1,
+      mapMatrix(x1, (t) => 2 * t + 1e-6 * rng.normal()),
+    )
     expect(Number.isFinite(v)).toBe(true)
     expect(v).toBeGreaterThan(12)
     expect(v).toBeLessThan(17)
@@ -250,7 +351,13 @@ describe('INSUFFICIENT_SAMPLES and shrinkage', () => {
   })
   it('shrinkage works there and is labelled shrunk and uncorrected', () => {
     const lw = createGaussianEstimator({ shrinkage: 'ledoit-wolf' })
-    expect(lw.settings).toEqual({ kind: 'gaussian', biasCorrect: false, copula: false, shrinkage: 'ledoit-wolf', shrunk: true })
+    expect(lw.settings).toEqual({
+      kind: 'gaussian',
+      biasCorrect: false,
+      copula: false,
+      shrinkage: 'ledoit-wolf',
+      shrunk: true,
+    })
     const d = lw.estimateDetailed(x, y)
     expect(Number.isFinite(d.value)).toBe(true)
     expect(d.bias).toBe(0)
@@ -259,28 +366,45 @@ describe('INSUFFICIENT_SAMPLES and shrinkage', () => {
     // fixed λ equals the analytic value on the shrunk correlation matrix (2+2 dims, N = 3 < 4)
     const tiny = { x: matrix(3, 2, [1, 2, 3, 1, 2, 2]), y: matrix(3, 2, [0, 1, 1, 0, 3, 1]) }
     const lam = 0.4
-    const z = [0, 1, 2].map((i) => [tiny.x.data[2 * i]!, tiny.x.data[2 * i + 1]!, tiny.y.data[2 * i]!, tiny.y.data[2 * i + 1]!])
+    const z = [0, 1, 2].map((i) => [
+      tiny.x.data[2 * i]!,
+      tiny.x.data[2 * i + 1]!,
+      tiny.y.data[2 * i]!,
+      tiny.y.data[2 * i + 1]!,
+    ])
     const mean = [0, 1, 2, 3].map((j) => (z[0]![j]! + z[1]![j]! + z[2]![j]!) / 3)
-    const cov = [0, 1, 2, 3].map((a) => [0, 1, 2, 3].map((b) => z.reduce((s, r) => s + (r[a]! - mean[a]!) * (r[b]! - mean[b]!), 0) / 2))
-    const corr = cov.map((row, a) => row.map((v, b) => (a === b ? 1 : (1 - lam) * v / Math.sqrt(cov[a]![a]! * cov[b]![b]!))))
+    const cov = [0, 1, 2, 3].map((a) =>
+      [0, 1, 2, 3].map((b) => z.reduce((s, r) => s + (r[a]! - mean[a]!) * (r[b]! - mean[b]!), 0) / 2),
+    )
+    const corr = cov.map((row, a) =>
+      row.map((v, b) => (a === b ? 1 : ((1 - lam) * v) / Math.sqrt(cov[a]![a]! * cov[b]![b]!))),
+    )
     const v = createGaussianEstimator({ shrinkage: lam }).estimate(tiny.x, tiny.y)
     expect(Math.abs(v - gaussianMiFromCovariance(corr, 2))).toBeLessThanOrEqual(1e-12)
     // λ = 0 is the plain uncorrected estimator
     const big = correlatedGaussian(createRng(4), 300, 2, 0.5)
     const raw = createGaussianEstimator({ biasCorrect: false }).estimate(big.x, big.y)
-    expect(Math.abs(createGaussianEstimator({ shrinkage: 0 }).estimate(big.x, big.y) - raw)).toBeLessThanOrEqual(1e-12)
+    expect(
+      Math.abs(createGaussianEstimator({ shrinkage: 0 }).estimate(big.x, big.y) - raw),
+    ).toBeLessThanOrEqual(1e-12)
   })
   it('validates its options with RangeErrors', () => {
     expect(() => createGaussianEstimator({ shrinkage: 1.5 })).toThrow(RangeError)
     expect(() => createGaussianEstimator({ shrinkage: -0.1 })).toThrow(/shrinkage/)
     expect(() => createGaussianEstimator({ shrinkage: 0.2, biasCorrect: true })).toThrow(/cannot be combined/)
-    expect(createGaussianEstimator({ biasCorrect: false }).settings).toEqual({ kind: 'gaussian', biasCorrect: false, copula: false })
+    expect(createGaussianEstimator({ biasCorrect: false }).settings).toEqual({
+      kind: 'gaussian',
+      biasCorrect: false,
+      copula: false,
+    })
     expect(createGaussianEstimator().name).toBe('gaussian')
   })
   it('names the variable, row and column of a non-finite value', () => {
     const bad = matrix(50, 2, new Float32Array(100))
     bad.data[2 * 7 + 1] = Number.NaN
-    expect(() => createGaussianEstimator().estimate(bad, bad)).toThrow(/x has a non-finite value \(NaN\) at row 7, column 1/)
+    expect(() => createGaussianEstimator().estimate(bad, bad)).toThrow(
+      /x has a non-finite value \(NaN\) at row 7, column 1/,
+    )
   })
 })
 
@@ -294,6 +418,17 @@ describe('large D (blocked Cholesky path, D ≥ 384)', () => {
     const dup = est.estimateDetailed(xd, y)
     expect(dup.dxEff).toBe(200)
     expect(Math.abs(dup.value - r.value)).toBeLessThanOrEqual(1e-8)
-    expect(est.estimate(x, hcat(cols(y, Array.from({ length: 199 }, (_, i) => i)), cols(x, [150])))).toBe(Number.POSITIVE_INFINITY)
+    expect(
+      est.estimate(
+        x,
+        hcat(
+          cols(
+            y,
+            Array.from({ length: 199 }, (_, i) => i),
+          ),
+          cols(x, [150]),
+        ),
+      ),
+    ).toBe(Number.POSITIVE_INFINITY)
   })
 })

@@ -3,7 +3,11 @@ import { describeEstimator } from '@mi-prun/testkit'
 
 describeEstimator({ name: 'gaussian (bias-corrected)', create: () => createGaussianEstimator() })
 describeEstimator({ name: 'gaussian, 8+8 dims', create: () => createGaussianEstimator(), dims: 8 })
-describeEstimator({ name: 'gaussian copula', create: () => createGaussianEstimator({ copula: true }), dims: 3 })
+describeEstimator({
+  name: 'gaussian copula',
+  create: () => createGaussianEstimator({ copula: true }),
+  dims: 3,
+})
 describeEstimator({
   name: 'gaussian uncorrected',
   create: () => createGaussianEstimator({ biasCorrect: false }),

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { createRng } from '@mi-prun/core'
-import { choleskyDropping, gramUpper, gramUpperScalar, simdAvailable, symmetrizeFromUpper } from '@mi-prun/mi-gaussian'
+import {
+  choleskyDropping,
+  gramUpper,
+  gramUpperScalar,
+  simdAvailable,
+  symmetrizeFromUpper,
+} from '@mi-prun/mi-gaussian'
 // @ts-expect-error: plain .mjs build script without type declarations
 import { compileGramWat } from '../scripts/build-wasm.mjs'
 
@@ -32,7 +38,8 @@ describe('kernels', () => {
         expect(Math.abs(a[p * d + q]! - s)).toBeLessThanOrEqual(1e-13 * (1 + Math.abs(s)) * n)
       }
       for (let p = 0; p < d; p++)
-        for (let q = p; q < d; q++) worst = Math.max(worst, Math.abs(a[p * d + q]! - b[p * d + q]!) / (1 + Math.abs(b[p * d + q]!)))
+        for (let q = p; q < d; q++)
+          worst = Math.max(worst, Math.abs(a[p * d + q]! - b[p * d + q]!) / (1 + Math.abs(b[p * d + q]!)))
       expect(worst).toBeLessThanOrEqual(1e-13)
     })
   }
@@ -45,7 +52,9 @@ describe('kernels', () => {
     // A = L Lᵀ with L = [[2,0,0],[1,3,0],[−1,2,1]]
     const l = [2, 0, 0, 1, 3, 0, -1, 2, 1]
     const a = new Float64Array(9)
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 3; k++) a[i * 3 + j] = a[i * 3 + j]! + l[i * 3 + k]! * l[j * 3 + k]!
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++)
+        for (let k = 0; k < 3; k++) a[i * 3 + j] = a[i * 3 + j]! + l[i * 3 + k]! * l[j * 3 + k]!
     const f = choleskyDropping(3, Float64Array.from(a), 1e-14)
     expect(Array.from(f.pivots)).toEqual([4, 9, 1])
     expect(f.dropped).toBe(0)
@@ -68,9 +77,12 @@ describe('blocked Cholesky', () => {
     const z = new Float64Array(n * d)
     for (let j = 0; j < d; j++)
       for (let i = 0; i < n; i++) {
-        if (j === 70) z[j * n + i] = z[3 * n + i]! // duplicate of column 3 (dropped)
-        else if (j === 200) z[j * n + i] = 0 // constant (dropped)
-        else if (j === 250) z[j * n + i] = z[10 * n + i]! - 2 * z[140 * n + i]! // combination (dropped)
+        if (j === 70)
+          z[j * n + i] = z[3 * n + i]! // duplicate of column 3 (dropped)
+        else if (j === 200)
+          z[j * n + i] = 0 // constant (dropped)
+        else if (j === 250)
+          z[j * n + i] = z[10 * n + i]! - 2 * z[140 * n + i]! // combination (dropped)
         else z[j * n + i] = rng.normal() + (j > 0 ? 0.3 * z[(j - 1) * n + i]! : 0)
       }
     const c = symmetrizeFromUpper(d, gramUpperScalar(n, d, z, new Float64Array(d * d)))
@@ -84,10 +96,12 @@ describe('blocked Cholesky', () => {
     expect([u.dropped, u.negative]).toEqual([3, 0])
     for (const j of [3, 70, 130, 200, 250]) expect([j, b.kept[j]]).toEqual([j, j === 3 ? 1 : 0])
     let worst = 0
-    for (let j = 0; j < d; j++) worst = Math.max(worst, Math.abs(b.pivots[j]! - u.pivots[j]!) / (1 + u.pivots[j]!))
+    for (let j = 0; j < d; j++)
+      worst = Math.max(worst, Math.abs(b.pivots[j]! - u.pivots[j]!) / (1 + u.pivots[j]!))
     expect(worst).toBeLessThanOrEqual(1e-10)
     // log-determinant over the kept columns agrees to 1e-9
-    const ld = (f: typeof b): number => Array.from(f.pivots).reduce((s, p) => (p > 0 ? s + Math.log(p) : s), 0)
+    const ld = (f: typeof b): number =>
+      Array.from(f.pivots).reduce((s, p) => (p > 0 ? s + Math.log(p) : s), 0)
     expect(Math.abs(ld(b) - ld(u))).toBeLessThanOrEqual(1e-9)
   })
 })

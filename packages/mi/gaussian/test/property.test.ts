@@ -8,7 +8,8 @@ import { correlatedGaussian } from '@mi-prun/testkit'
 function exactAffine(m: Matrix, perm: number[], exps: number[], shifts: number[]): Matrix {
   const out = new Float32Array(m.data.length)
   for (let i = 0; i < m.rows; i++)
-    for (let j = 0; j < m.cols; j++) out[i * m.cols + j] = m.data[i * m.cols + perm[j]!]! * 2 ** exps[j]! + shifts[j]!
+    for (let j = 0; j < m.cols; j++)
+      out[i * m.cols + j] = m.data[i * m.cols + perm[j]!]! * 2 ** exps[j]! + shifts[j]!
   return matrix(m.rows, m.cols, out)
 }
 
@@ -23,7 +24,12 @@ describe('properties (fast-check)', () => {
         (seed, rho, d) => {
           const base = correlatedGaussian(createRng(seed), 200, d, rho)
           // integer-valued data, so the shifts below stay exact
-          const q = (m: Matrix): Matrix => matrix(m.rows, m.cols, m.data.map((v) => Math.round(64 * v)))
+          const q = (m: Matrix): Matrix =>
+            matrix(
+              m.rows,
+              m.cols,
+              m.data.map((v) => Math.round(64 * v)),
+            )
           const x = q(base.x)
           const y = q(base.y)
           const rng = createRng(seed + 1)

@@ -118,18 +118,31 @@ export function createKsgEstimator(options: KsgOptions = {}): KsgEstimator {
   } = options
   if (variant !== 1 && variant !== 2) throw configError(`variant must be 1 or 2, got ${String(variant)}`)
   checkK(k, 'k')
-  if (!Number.isFinite(jitter) || jitter < 0) throw configError(`jitter must be a finite number ≥ 0, got ${jitter}`)
+  if (!Number.isFinite(jitter) || jitter < 0)
+    throw configError(`jitter must be a finite number ≥ 0, got ${jitter}`)
   if (!Number.isFinite(seed)) throw configError(`seed must be a finite number, got ${seed}`)
-  if (typeof standardize !== 'boolean') throw configError(`standardize must be a boolean, got ${String(standardize)}`)
-  if (!Number.isInteger(theiler) || theiler < 0) throw configError(`theiler must be an integer ≥ 0, got ${theiler}`)
-  if (!Number.isInteger(threads) || threads < 1) throw configError(`threads must be an integer ≥ 1, got ${threads}`)
+  if (typeof standardize !== 'boolean')
+    throw configError(`standardize must be a boolean, got ${String(standardize)}`)
+  if (!Number.isInteger(theiler) || theiler < 0)
+    throw configError(`theiler must be an integer ≥ 0, got ${theiler}`)
+  if (!Number.isInteger(threads) || threads < 1)
+    throw configError(`threads must be an integer ≥ 1, got ${threads}`)
   if (withinNorm !== 'max' && withinNorm !== 'euclidean') {
     throw configError(`withinNorm must be 'max' or 'euclidean', got ${String(withinNorm)}`)
   }
   if (search !== 'auto' && search !== 'brute' && search !== 'sweep') {
     throw configError(`search must be 'auto', 'brute' or 'sweep', got ${String(search)}`)
   }
-  const settings: KsgSettings = Object.freeze({ kind: 'ksg', variant, k, jitter, seed, standardize, theiler, withinNorm })
+  const settings: KsgSettings = Object.freeze({
+    kind: 'ksg',
+    variant,
+    k,
+    jitter,
+    seed,
+    standardize,
+    theiler,
+    withinNorm,
+  })
 
   /** Validates, preprocesses and counts for the ascending distinct `ks`. */
   const counts = (x: Matrix, y: Matrix, ks: Int32Array, opts: EstimateOptions | undefined): Int32Array => {
@@ -205,7 +218,14 @@ export function createKsgEstimator(options: KsgOptions = {}): KsgEstimator {
   }
 
   /** The estimate for ks[q] from the counts, summed in row order (independent of threads). */
-  const fromCounts = (c: Int32Array, n: number, nk: number, q: number, kq: number, psi: Float64Array): number => {
+  const fromCounts = (
+    c: Int32Array,
+    n: number,
+    nk: number,
+    q: number,
+    kq: number,
+    psi: Float64Array,
+  ): number => {
     let s = 0
     const off = variant === 1 ? 1 : 0
     for (let i = 0; i < n; i++) {
@@ -234,7 +254,8 @@ export function createKsgEstimator(options: KsgOptions = {}): KsgEstimator {
       return out
     },
     estimateMany(x, y, ks, opts) {
-      if (!Array.isArray(ks) || ks.length === 0) throw configError('ks must be a non-empty array of integers ≥ 1')
+      if (!Array.isArray(ks) || ks.length === 0)
+        throw configError('ks must be a non-empty array of integers ≥ 1')
       ks.forEach((kk, idx) => checkK(kk, `ks[${idx}]`))
       const sorted = Int32Array.from([...new Set(ks)].sort((a, b) => a - b))
       const c = counts(x, y, sorted, opts)

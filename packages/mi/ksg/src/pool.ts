@@ -175,9 +175,53 @@ export function neighbourCounts(job: CountJob, threads: number): Int32Array {
   const ry = sweep ? inverse(oy, shareOrders) : oy
   const run = sweep
     ? (r0: number, r1: number): void =>
-        ksgSweepKernel(job.x, job.dx, job.y, job.dy, n, ks, job.variant, job.euclidean, job.seq, job.pos, job.w, r0, r1, out, ox, rx, oy, ry, bd, bx, by, bi, rad)
+        ksgSweepKernel(
+          job.x,
+          job.dx,
+          job.y,
+          job.dy,
+          n,
+          ks,
+          job.variant,
+          job.euclidean,
+          job.seq,
+          job.pos,
+          job.w,
+          r0,
+          r1,
+          out,
+          ox,
+          rx,
+          oy,
+          ry,
+          bd,
+          bx,
+          by,
+          bi,
+          rad,
+        )
     : (r0: number, r1: number): void =>
-        ksgRowsKernel(job.x, job.dx, job.y, job.dy, n, ks, job.variant, job.euclidean, job.seq, job.pos, job.w, r0, r1, out, xs, ys, bd, bx, by)
+        ksgRowsKernel(
+          job.x,
+          job.dx,
+          job.y,
+          job.dy,
+          n,
+          ks,
+          job.variant,
+          job.euclidean,
+          job.seq,
+          job.pos,
+          job.w,
+          r0,
+          r1,
+          out,
+          xs,
+          ys,
+          bd,
+          bx,
+          by,
+        )
   if (team.length === 0) {
     run(0, n)
     return out

@@ -43,7 +43,8 @@ export function addJitter(a: Float64Array, n: number, d: number, scale: number, 
     for (let i = 0; i < n; i++) s += Math.abs(a[i * d + c]!)
     amp[c] = scale * Math.max(1, s / n)
   }
-  for (let i = 0; i < n; i++) for (let c = 0; c < d; c++) a[i * d + c] = a[i * d + c]! + amp[c]! * rng.normal()
+  for (let i = 0; i < n; i++)
+    for (let c = 0; c < d; c++) a[i * d + c] = a[i * d + c]! + amp[c]! * rng.normal()
 }
 
 /**

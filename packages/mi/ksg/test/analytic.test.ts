@@ -35,7 +35,10 @@ function studentT(rng: Rng, n: number, nu: number): { x: Matrix; y: Matrix } {
 /** T10 truth: I = 2h(1) − h(2), h(k) = −lnΓ((ν+k)/2) + lnΓ(ν/2) + (k/2)ln(νπ) + ((ν+k)/2)[ψ((ν+k)/2) − ψ(ν/2)]. */
 function studentTruth(nu: number): number {
   const h = (k: number): number =>
-    -lnGamma((nu + k) / 2) + lnGamma(nu / 2) + (k / 2) * Math.log(nu * Math.PI) + ((nu + k) / 2) * (digamma((nu + k) / 2) - digamma(nu / 2))
+    -lnGamma((nu + k) / 2) +
+    lnGamma(nu / 2) +
+    (k / 2) * Math.log(nu * Math.PI) +
+    ((nu + k) / 2) * (digamma((nu + k) / 2) - digamma(nu / 2))
   return 2 * h(1) - h(2)
 }
 
@@ -83,7 +86,9 @@ describe('T3: d independent pairs, I = −½ Σ ln(1−ρ_i²)', () => {
     }
     const truth = -0.5 * rhos.reduce((s, r) => s + Math.log(1 - r * r), 0)
     expect(truth).toBeCloseTo(0.781125, 5)
-    const { mean, se } = withSe(createKsgEstimator({ variant: 2 }).estimateLocal(matrix(n, 3, x), matrix(n, 3, y)))
+    const { mean, se } = withSe(
+      createKsgEstimator({ variant: 2 }).estimateLocal(matrix(n, 3, x), matrix(n, 3, y)),
+    )
     // in 6 joint dimensions KSG is biased low (§7, §9): allow the documented downward bias, never upward
     expect(mean).toBeLessThanOrEqual(truth + Z_TOL * se)
     expect(mean).toBeGreaterThanOrEqual(truth - Z_TOL * se - 0.05)
@@ -131,23 +136,39 @@ describe('T5: exact invariances (jitter 0)', () => {
     })
     it(`KSG-${variant}: a joint row permutation changes only the summation order`, () => {
       const perm = createRng(402).shuffle(Array.from({ length: 800 }, (_, i) => i))
-      expect(Math.abs(est.estimate(permuteRows(x, perm), permuteRows(y, perm)) - base)).toBeLessThanOrEqual(1e-12)
+      expect(Math.abs(est.estimate(permuteRows(x, perm), permuteRows(y, perm)) - base)).toBeLessThanOrEqual(
+        1e-12,
+      )
     })
     it(`KSG-${variant}: scaling x and y by the same power of two, negating and permuting coordinates: same bits`, () => {
-      const scaled = est.estimate(mapMatrix(x, (v) => v * 4), mapMatrix(y, (v) => v * 4))
+      const scaled = est.estimate(
+        mapMatrix(x, (v) => v * 4),
+        mapMatrix(y, (v) => v * 4),
+      )
       expect(Object.is(scaled, base)).toBe(true)
-      const negPerm = (m: Matrix): Matrix => mapMatrix(m, (_, r, c) => -m.data[r * m.cols + (m.cols - 1 - c)]!)
+      const negPerm = (m: Matrix): Matrix =>
+        mapMatrix(m, (_, r, c) => -m.data[r * m.cols + (m.cols - 1 - c)]!)
       expect(Object.is(est.estimate(negPerm(x), negPerm(y)), base)).toBe(true)
     })
     it(`KSG-${variant}: translation and per-variable scaling are absorbed by standardisation`, () => {
       const std = createKsgEstimator({ variant, jitter: 0 })
       const ref = std.estimate(x, y)
       // x+3, y·0.37 − 5: distances agree to rounding, counts agree, the estimate agrees to float tolerance
-      const moved = std.estimate(mapMatrix(x, (v) => v + 3), mapMatrix(y, (v) => v * 0.37 - 5))
+      const moved = std.estimate(
+        mapMatrix(x, (v) => v + 3),
+        mapMatrix(y, (v) => v * 0.37 - 5),
+      )
       expect(Math.abs(moved - ref)).toBeLessThanOrEqual(1e-12)
       // without standardisation the max norm is NOT per-variable scale invariant (§2)
       const raw = createKsgEstimator({ variant, jitter: 0, standardize: false })
-      expect(Math.abs(raw.estimate(x, mapMatrix(y, (v) => v * 1000)) - raw.estimate(x, y))).toBeGreaterThan(0.05)
+      expect(
+        Math.abs(
+          raw.estimate(
+            x,
+            mapMatrix(y, (v) => v * 1000),
+          ) - raw.estimate(x, y),
+        ),
+      ).toBeGreaterThan(0.05)
     })
   }
 })
@@ -186,7 +207,10 @@ describe('T10: Student-t, zero correlation without independence', () => {
       const { x, y } = studentT(createRng(600 + 10 * nu + s), 3000, nu)
       return withSe(createKsgEstimator({ seed: s }).estimateLocal(x, y))
     })
-    return { mean: runs.reduce((a, r) => a + r.mean, 0) / 3, se: Math.sqrt(runs.reduce((a, r) => a + r.se ** 2, 0)) / 3 }
+    return {
+      mean: runs.reduce((a, r) => a + r.mean, 0) / 3,
+      se: Math.sqrt(runs.reduce((a, r) => a + r.se ** 2, 0)) / 3,
+    }
   }
   for (const nu of [3, 5]) {
     it(`ν=${nu} (finite variance): mean of 3 seeds at N=3000 within ${Z_TOL} SE of ${studentTruth(nu).toFixed(4)}`, () => {

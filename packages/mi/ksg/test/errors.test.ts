@@ -18,8 +18,26 @@ describe('settings and validation', () => {
   it('has name "ksg" and the tagged settings (no thread count)', () => {
     const est = createKsgEstimator({ variant: 2, k: 5, seed: 9, theiler: 2, threads: 1 })
     expect(est.name).toBe('ksg')
-    expect(est.settings).toEqual({ kind: 'ksg', variant: 2, k: 5, jitter: 1e-10, seed: 9, standardize: true, theiler: 2, withinNorm: 'max' })
-    expect(createKsgEstimator().settings).toEqual({ kind: 'ksg', variant: 1, k: 3, jitter: 1e-10, seed: 0, standardize: true, theiler: 0, withinNorm: 'max' })
+    expect(est.settings).toEqual({
+      kind: 'ksg',
+      variant: 2,
+      k: 5,
+      jitter: 1e-10,
+      seed: 9,
+      standardize: true,
+      theiler: 2,
+      withinNorm: 'max',
+    })
+    expect(createKsgEstimator().settings).toEqual({
+      kind: 'ksg',
+      variant: 1,
+      k: 3,
+      jitter: 1e-10,
+      seed: 0,
+      standardize: true,
+      theiler: 0,
+      withinNorm: 'max',
+    })
   })
 
   it('rejects bad options at construction', () => {
@@ -37,7 +55,11 @@ describe('settings and validation', () => {
       { seed: Number.POSITIVE_INFINITY },
       { search: 'kd' as 'brute' },
     ]
-    for (const o of bad) expect(code(() => createKsgEstimator(o)), JSON.stringify(o)).toBe('INVALID_CONFIG')
+    for (const o of bad)
+      expect(
+        code(() => createKsgEstimator(o)),
+        JSON.stringify(o),
+      ).toBe('INVALID_CONFIG')
   })
 
   it('rejects k ≥ N, with k and N in the message', () => {
@@ -60,7 +82,9 @@ describe('settings and validation', () => {
     expect(() => est.estimate(nan, y)).toThrow(/x has a non-finite value \(NaN\) at row 7, column 2/)
     const inf = matrix(20, 3, Float32Array.from(y.data))
     inf.data[5] = Number.NEGATIVE_INFINITY
-    expect(() => est.estimateLocal(x, inf)).toThrow(/y has a non-finite value \(-Infinity\) at row 1, column 2/)
+    expect(() => est.estimateLocal(x, inf)).toThrow(
+      /y has a non-finite value \(-Infinity\) at row 1, column 2/,
+    )
     expect(code(() => est.estimate(x, matrix(19, 3)))).toBe('INVALID_INPUT')
     expect(() => est.estimate(x, matrix(19, 3))).toThrow(/x has 20, y has 19/)
     expect(code(() => est.estimate(matrix(0, 3), matrix(0, 3)))).toBe('INSUFFICIENT_SAMPLES')
@@ -73,16 +97,26 @@ describe('settings and validation', () => {
     expect(code(() => est.estimate(x, y))).toBe('INVALID_INPUT')
     const seq = (s: number): Int32Array => Int32Array.from({ length: 40 }, (_, i) => Math.floor(i / s))
     const pos = (s: number): Int32Array => Int32Array.from({ length: 40 }, (_, i) => i % s)
-    expect(code(() => est.estimate(x, y, { tags: { sequence: seq(10).subarray(1), position: pos(10).subarray(1) } }))).toBe('INVALID_INPUT')
+    expect(
+      code(() =>
+        est.estimate(x, y, { tags: { sequence: seq(10).subarray(1), position: pos(10).subarray(1) } }),
+      ),
+    ).toBe('INVALID_INPUT')
     // one sequence of 40: with w=18 every row keeps ≥ 3 rows (row 19 keeps 38, 39 and 0);
     // with w=19 row 19 excludes positions 0..38 and keeps only row 39 (1 < k=3)
     const one = { sequence: new Int32Array(40), position: Int32Array.from({ length: 40 }, (_, i) => i) }
     expect(createKsgEstimator({ theiler: 18 }).estimate(x, y, { tags: one })).toBeTypeOf('number')
-    expect(code(() => createKsgEstimator({ theiler: 19 }).estimate(x, y, { tags: one }))).toBe('INSUFFICIENT_SAMPLES')
+    expect(code(() => createKsgEstimator({ theiler: 19 }).estimate(x, y, { tags: one }))).toBe(
+      'INSUFFICIENT_SAMPLES',
+    )
     expect(() => createKsgEstimator({ theiler: 19 }).estimate(x, y, { tags: one })).toThrow(
       /leaves row 19 \(sequence 0, position 19\) only 1 eligible neighbours, fewer than k=3/,
     )
     // 4 sequences of 10: even w=1000 leaves 30 rows from the other sequences
-    expect(createKsgEstimator({ theiler: 1000 }).estimate(x, y, { tags: { sequence: seq(10), position: pos(10) } })).toBeTypeOf('number')
+    expect(
+      createKsgEstimator({ theiler: 1000 }).estimate(x, y, {
+        tags: { sequence: seq(10), position: pos(10) },
+      }),
+    ).toBeTypeOf('number')
   })
 })

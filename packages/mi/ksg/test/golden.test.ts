@@ -36,7 +36,10 @@ describe(`scipy cKDTree goldens (scipy ${fixture.versions.scipy}, numpy ${fixtur
           const ks = sel.map((r) => r.k)
           const got = createKsgEstimator({ variant, jitter: 0, standardize: std }).estimateMany(x, y, ks)
           sel.forEach((r, i) => {
-            expect(Math.abs(got[i]! - r.value), `std=${std} KSG-${variant} k=${r.k}: ${got[i]} vs ${r.value}`).toBeLessThanOrEqual(TOL_GOLDEN_ABS)
+            expect(
+              Math.abs(got[i]! - r.value),
+              `std=${std} KSG-${variant} k=${r.k}: ${got[i]} vs ${r.value}`,
+            ).toBeLessThanOrEqual(TOL_GOLDEN_ABS)
           })
         }
       }

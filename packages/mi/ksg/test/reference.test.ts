@@ -70,11 +70,30 @@ describe('ksg equals the plain reference exactly (jitter 0)', () => {
           it(`${label}, KSG-${variant}, ${withinNorm}, theiler=${theiler}, k = 1, 3, 7`, () => {
             for (const k of [1, 3, 7]) {
               for (const standardize of [true, false]) {
-                const want = referenceKsg(data.x, data.y, { variant, k, standardize, withinNorm, theiler, tags: t })
+                const want = referenceKsg(data.x, data.y, {
+                  variant,
+                  k,
+                  standardize,
+                  withinNorm,
+                  theiler,
+                  tags: t,
+                })
                 for (const search of ['brute', 'sweep'] as const) {
-                  const est = createKsgEstimator({ variant, k, jitter: 0, withinNorm, theiler, standardize, threads: 1, search })
+                  const est = createKsgEstimator({
+                    variant,
+                    k,
+                    jitter: 0,
+                    withinNorm,
+                    theiler,
+                    standardize,
+                    threads: 1,
+                    search,
+                  })
                   const got = est.estimate(data.x, data.y, { tags: t })
-                  expect(Object.is(got, want), `${search} k=${k} standardize=${standardize}: ${got} vs ${want}`).toBe(true)
+                  expect(
+                    Object.is(got, want),
+                    `${search} k=${k} standardize=${standardize}: ${got} vs ${want}`,
+                  ).toBe(true)
                 }
               }
             }
@@ -93,7 +112,10 @@ describe('ksg equals the plain reference exactly (jitter 0)', () => {
       expect(many.length).toBe(4)
       many.forEach((v, i) => expect(Object.is(v, single[i]), `k=${ks[i]}`).toBe(true))
       // and a repeated k
-      expect(createKsgEstimator({ variant, seed: 4 }).estimateMany(x, y, [3, 3])).toEqual([single[1], single[1]])
+      expect(createKsgEstimator({ variant, seed: 4 }).estimateMany(x, y, [3, 3])).toEqual([
+        single[1],
+        single[1],
+      ])
     }
   })
 
@@ -116,11 +138,18 @@ describe('ksg equals the plain reference exactly (jitter 0)', () => {
     for (const variant of [1, 2] as const) {
       const runs = [1, 2, 3].flatMap((threads) =>
         (['brute', 'sweep'] as const).map((search) =>
-          createKsgEstimator({ variant, threads, seed: 3, theiler: 2, search }).estimateMany(x, y, [1, 3, 6], { tags: tg }),
+          createKsgEstimator({ variant, threads, seed: 3, theiler: 2, search }).estimateMany(
+            x,
+            y,
+            [1, 3, 6],
+            { tags: tg },
+          ),
         ),
       )
       for (const r of runs) expect(r).toEqual(runs[0])
-      const locals = [1, 2].map((threads) => createKsgEstimator({ variant, threads, seed: 3 }).estimateLocal(x, y))
+      const locals = [1, 2].map((threads) =>
+        createKsgEstimator({ variant, threads, seed: 3 }).estimateLocal(x, y),
+      )
       expect(Array.from(locals[1]!)).toEqual(Array.from(locals[0]!))
     }
   })
@@ -154,7 +183,9 @@ describe('ksg equals the plain reference exactly (jitter 0)', () => {
     // steps (close in x and y together), a spurious dependence
     expect(off).toBeGreaterThan(0.5)
     expect(on).toBeLessThan(off - 0.3)
-    expect(on).toBe(referenceKsg(x, y, { variant: 1, k: 3, standardize: true, withinNorm: 'max', theiler: 10, tags: tg }))
+    expect(on).toBe(
+      referenceKsg(x, y, { variant: 1, k: 3, standardize: true, withinNorm: 'max', theiler: 10, tags: tg }),
+    )
     // tags are ignored when theiler = 0
     expect(createKsgEstimator({ jitter: 0 }).estimate(x, y)).toBe(off)
   })

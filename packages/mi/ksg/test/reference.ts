@@ -79,7 +79,8 @@ export function referenceKsg(x: Matrix, y: Matrix, o: ReferenceOptions): number 
   const n = x.rows
   const counts = referenceCounts(x, y, o)
   let s = 0
-  for (const [nx, ny] of counts) s += o.variant === 1 ? digamma(nx + 1) + digamma(ny + 1) : digamma(nx) + digamma(ny)
+  for (const [nx, ny] of counts)
+    s += o.variant === 1 ? digamma(nx + 1) + digamma(ny + 1) : digamma(nx) + digamma(ny)
   const head = o.variant === 1 ? digamma(o.k) + digamma(n) : digamma(o.k) - 1 / o.k + digamma(n)
   return head - s / n
 }

@@ -17,13 +17,27 @@ const SIMD_MIN_WORK = 1 << 15
  * 16 multiply-adds). Fixed summation order, so results are reproducible bit for bit. Large products run
  * in the f64x2 WebAssembly kernel of `@mi-prun/mi-gaussian` (`gemmABtSimd`) when it is available.
  */
-export function gemmABt(m: number, n: number, k: number, a: Float64Array, b: Float64Array, out: Float64Array): Float64Array {
+export function gemmABt(
+  m: number,
+  n: number,
+  k: number,
+  a: Float64Array,
+  b: Float64Array,
+  out: Float64Array,
+): Float64Array {
   if (m * n * k >= SIMD_MIN_WORK && gemmABtSimd(m, n, k, a, b, out) !== null) return out
   return gemmABtScalar(m, n, k, a, b, out)
 }
 
 /** Plain-JS {@link gemmABt}. */
-export function gemmABtScalar(m: number, n: number, k: number, a: Float64Array, b: Float64Array, out: Float64Array): Float64Array {
+export function gemmABtScalar(
+  m: number,
+  n: number,
+  k: number,
+  a: Float64Array,
+  b: Float64Array,
+  out: Float64Array,
+): Float64Array {
   out.fill(0)
   const m4 = m & ~3
   const n4 = n & ~3
@@ -39,10 +53,22 @@ export function gemmABtScalar(m: number, n: number, k: number, a: Float64Array, 
         const b1 = b0 + k
         const b2 = b1 + k
         const b3 = b2 + k
-        let s00 = 0, s01 = 0, s02 = 0, s03 = 0
-        let s10 = 0, s11 = 0, s12 = 0, s13 = 0
-        let s20 = 0, s21 = 0, s22 = 0, s23 = 0
-        let s30 = 0, s31 = 0, s32 = 0, s33 = 0
+        let s00 = 0,
+          s01 = 0,
+          s02 = 0,
+          s03 = 0
+        let s10 = 0,
+          s11 = 0,
+          s12 = 0,
+          s13 = 0
+        let s20 = 0,
+          s21 = 0,
+          s22 = 0,
+          s23 = 0
+        let s30 = 0,
+          s31 = 0,
+          s32 = 0,
+          s33 = 0
         for (let p = p0; p < p1; p++) {
           const x0 = a[a0 + p]!
           const x1 = a[a1 + p]!
@@ -70,13 +96,25 @@ export function gemmABtScalar(m: number, n: number, k: number, a: Float64Array, 
           s33 += x3 * v
         }
         let r = i * n + j
-        out[r] += s00; out[r + 1] += s01; out[r + 2] += s02; out[r + 3] += s03
+        out[r] += s00
+        out[r + 1] += s01
+        out[r + 2] += s02
+        out[r + 3] += s03
         r += n
-        out[r] += s10; out[r + 1] += s11; out[r + 2] += s12; out[r + 3] += s13
+        out[r] += s10
+        out[r + 1] += s11
+        out[r + 2] += s12
+        out[r + 3] += s13
         r += n
-        out[r] += s20; out[r + 1] += s21; out[r + 2] += s22; out[r + 3] += s23
+        out[r] += s20
+        out[r + 1] += s21
+        out[r + 2] += s22
+        out[r + 3] += s23
         r += n
-        out[r] += s30; out[r + 1] += s31; out[r + 2] += s32; out[r + 3] += s33
+        out[r] += s30
+        out[r + 1] += s31
+        out[r + 2] += s32
+        out[r + 3] += s33
       }
     }
     // ragged edges: rows ≥ m4 against every column, and rows < m4 against columns ≥ n4

@@ -1,4 +1,11 @@
-import { type EstimatorSettings, type Matrix, PruneError, type Reducer, createRng, validatePair } from '@mi-prun/core'
+import {
+  type EstimatorSettings,
+  type Matrix,
+  PruneError,
+  type Reducer,
+  createRng,
+  validatePair,
+} from '@mi-prun/core'
 import { gramUpper, symmetrizeFromUpper } from '@mi-prun/mi-gaussian'
 import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix'
 import { fixRowSigns, gemmABt, orthonormalizeRows, transpose } from './kernels.js'
@@ -79,7 +86,15 @@ export function fitPca(
     operator?: 'auto' | 'data' | 'covariance'
   },
 ): PcaFit {
-  const { rank, center = true, method = 'auto', seed = 0, powerIterations = 6, oversample = 16, operator: op = 'auto' } = options
+  const {
+    rank,
+    center = true,
+    method = 'auto',
+    seed = 0,
+    powerIterations = 6,
+    oversample = 16,
+    operator: op = 'auto',
+  } = options
   const x = Float64Array.from(data)
   const mean = new Float64Array(d)
   if (center) {
@@ -92,7 +107,13 @@ export function fitPca(
   for (let i = 0; i < x.length; i++) total += x[i]! * x[i]!
   total /= denom
   const chosen: Exclude<PcaMethod, 'auto'> =
-    method !== 'auto' ? method : d <= PCA_FULL_EVD_MAX ? 'covariance' : m <= PCA_FULL_EVD_MAX && m < d ? 'gram' : 'randomized'
+    method !== 'auto'
+      ? method
+      : d <= PCA_FULL_EVD_MAX
+        ? 'covariance'
+        : m <= PCA_FULL_EVD_MAX && m < d
+          ? 'gram'
+          : 'randomized'
   let components: Float64Array
   let variances: Float64Array
   let operator: 'data' | 'covariance' = chosen === 'gram' ? 'data' : 'covariance'
@@ -141,7 +162,11 @@ export function fitPca(
 }
 
 /** Top `rank` eigenpairs (values decreasing, vectors as rows) of a symmetric n×n matrix, via ml-matrix. */
-function symmetricEigen(n: number, a: Float64Array, rank: number): { values: Float64Array; vectors: Float64Array } {
+function symmetricEigen(
+  n: number,
+  a: Float64Array,
+  rank: number,
+): { values: Float64Array; vectors: Float64Array } {
   const rows: number[][] = new Array(n)
   for (let i = 0; i < n; i++) rows[i] = Array.from(a.subarray(i * n, (i + 1) * n))
   const e = new EigenvalueDecomposition(new MlMatrix(rows), { assumeSymmetric: true })
@@ -196,7 +221,8 @@ function randomizedSubspace(
     t = gemmABt(l, d, d, w, c, t)
     g = gemmABt(l, l, d, t, w, new Float64Array(l * l))
     // exact symmetry for the eigensolver
-    for (let a = 0; a < l; a++) for (let b = a + 1; b < l; b++) g[a * l + b] = g[b * l + a] = 0.5 * (g[a * l + b]! + g[b * l + a]!)
+    for (let a = 0; a < l; a++)
+      for (let b = a + 1; b < l; b++) g[a * l + b] = g[b * l + a] = 0.5 * (g[a * l + b]! + g[b * l + a]!)
   } else {
     const yt = new Float64Array(l * m) // rows: X·w_c in ℝ^m
     for (let it = 0; it < q; it++) {
@@ -227,13 +253,15 @@ function randomizedSubspace(
 export function projectRows(m: Matrix, fit: PcaFit): Matrix {
   const { rows, cols, data } = m
   const x = new Float64Array(rows * cols)
-  for (let i = 0; i < rows; i++) for (let k = 0; k < cols; k++) x[i * cols + k] = data[i * cols + k]! - fit.mean[k]!
+  for (let i = 0; i < rows; i++)
+    for (let k = 0; k < cols; k++) x[i * cols + k] = data[i * cols + k]! - fit.mean[k]!
   const out = gemmABt(rows, fit.rank, cols, x, fit.components, new Float64Array(rows * fit.rank))
   return { rows, cols: fit.rank, data: Float32Array.from(out) }
 }
 
 function checkRank(rank: number): void {
-  if (!Number.isInteger(rank) || rank < 1) throw new RangeError(`${P} rank must be a positive integer, got ${rank}`)
+  if (!Number.isInteger(rank) || rank < 1)
+    throw new RangeError(`${P} rank must be a positive integer, got ${rank}`)
 }
 
 function checkRankFits(kind: string, rank: number, x: Matrix, y: Matrix): void {
@@ -256,18 +284,39 @@ function checkRankFits(kind: string, rank: number, x: Matrix, y: Matrix): void {
  * const est = withReducer(createGaussianEstimator(), createPcaReducer({ rank: 64 }))
  */
 export function createPcaReducer(options: PcaOptions): Reducer {
-  const { rank, fit = 'joint', center = true, method = 'auto', seed = 0, powerIterations = 6, oversample = 16 } = options
+  const {
+    rank,
+    fit = 'joint',
+    center = true,
+    method = 'auto',
+    seed = 0,
+    powerIterations = 6,
+    oversample = 16,
+  } = options
   checkRank(rank)
-  if (fit !== 'joint' && fit !== 'separate') throw new RangeError(`${P} fit must be 'joint' or 'separate', got ${String(fit)}`)
+  if (fit !== 'joint' && fit !== 'separate')
+    throw new RangeError(`${P} fit must be 'joint' or 'separate', got ${String(fit)}`)
   if (!['auto', 'covariance', 'gram', 'randomized'].includes(method)) {
-    throw new RangeError(`${P} method must be 'auto', 'covariance', 'gram' or 'randomized', got ${String(method)}`)
+    throw new RangeError(
+      `${P} method must be 'auto', 'covariance', 'gram' or 'randomized', got ${String(method)}`,
+    )
   }
   if (!Number.isInteger(powerIterations) || powerIterations < 0) {
     throw new RangeError(`${P} powerIterations must be a non-negative integer, got ${powerIterations}`)
   }
-  if (!Number.isInteger(oversample) || oversample < 0) throw new RangeError(`${P} oversample must be a non-negative integer, got ${oversample}`)
+  if (!Number.isInteger(oversample) || oversample < 0)
+    throw new RangeError(`${P} oversample must be a non-negative integer, got ${oversample}`)
   if (!Number.isFinite(seed)) throw new RangeError(`${P} seed must be a finite number, got ${seed}`)
-  const settings: EstimatorSettings = { kind: 'pca', rank, fit, center, method, seed, powerIterations, oversample }
+  const settings: EstimatorSettings = {
+    kind: 'pca',
+    rank,
+    fit,
+    center,
+    method,
+    seed,
+    powerIterations,
+    oversample,
+  }
   const fitOptions = { rank, center, method, seed, powerIterations, oversample }
   return {
     name: `pca${rank}`,
@@ -285,7 +334,15 @@ export function createPcaReducer(options: PcaOptions): Reducer {
         return {
           x: projectRows(x, f),
           y: projectRows(y, f),
-          info: { rank, joint: 1, explained: f.explained, rankX: f.effectiveRank, rankY: f.effectiveRank, dxIn: x.cols, dyIn: y.cols },
+          info: {
+            rank,
+            joint: 1,
+            explained: f.explained,
+            rankX: f.effectiveRank,
+            rankY: f.effectiveRank,
+            dxIn: x.cols,
+            dyIn: y.cols,
+          },
         }
       }
       const fx = fitPca(Float64Array.from(x.data), n, x.cols, fitOptions)

@@ -59,7 +59,14 @@ export function createRandomProjectionReducer(options: RandomProjectionOptions):
       return {
         x: project(x, rx, rank),
         y: project(y, ry, rank),
-        info: { rank, shared: x.cols === y.cols ? 1 : 0, rankX: rank, rankY: rank, dxIn: x.cols, dyIn: y.cols },
+        info: {
+          rank,
+          shared: x.cols === y.cols ? 1 : 0,
+          rankX: rank,
+          rankY: rank,
+          dxIn: x.cols,
+          dyIn: y.cols,
+        },
       }
     },
   }

@@ -1,4 +1,11 @@
-import { type EstimateOptions, type EstimatorSettings, type MIEstimator, type Matrix, type Reducer, validatePair } from '@mi-prun/core'
+import {
+  type EstimateOptions,
+  type EstimatorSettings,
+  type MIEstimator,
+  type Matrix,
+  type Reducer,
+  validatePair,
+} from '@mi-prun/core'
 
 const PKG = '@mi-prun/mi-reducers'
 

@@ -42,7 +42,8 @@ function subspaceGap(r: number, d: number, a: ArrayLike<number>, b: ArrayLike<nu
 function expectClose(actual: Float32Array, expected: number[]): void {
   expect(actual.length).toBe(expected.length)
   let worst = 0
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / (1 + Math.abs(expected[i]!)))
+  for (let i = 0; i < expected.length; i++)
+    worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / (1 + Math.abs(expected[i]!)))
   expect(worst).toBeLessThanOrEqual(TOL_F32_REL)
 }
 
@@ -58,11 +59,15 @@ describe('PCA against numpy eigh/SVD goldens (scripts/goldens/reducers.py)', () 
           const f = fitPca(pooled, 2 * c.n, c.dx, { rank: c.rank, method, seed: 3 })
           expect(f.method).toBe(method)
           expect(Math.abs(f.explained - c.explained!)).toBeLessThanOrEqual(TOL_GOLDEN_ABS)
-          for (let r = 0; r < c.rank; r++) expect(Math.abs(f.variances[r]! - c.variances![r]!)).toBeLessThanOrEqual(TOL_GOLDEN_ABS * (1 + c.variances![r]!))
+          for (let r = 0; r < c.rank; r++)
+            expect(Math.abs(f.variances[r]! - c.variances![r]!)).toBeLessThanOrEqual(
+              TOL_GOLDEN_ABS * (1 + c.variances![r]!),
+            )
           expect(subspaceGap(c.rank, c.dx, f.components, c.components!)).toBeLessThanOrEqual(1e-9)
           // sign-fixed: the directions themselves agree, not only the subspace
           let worst = 0
-          for (let i = 0; i < f.components.length; i++) worst = Math.max(worst, Math.abs(f.components[i]! - c.components![i]!))
+          for (let i = 0; i < f.components.length; i++)
+            worst = Math.max(worst, Math.abs(f.components[i]! - c.components![i]!))
           expect(worst).toBeLessThanOrEqual(1e-7)
           expect(f.effectiveRank).toBe(c.rank)
         }
@@ -90,13 +95,26 @@ describe('randomized PCA through the data operator (d ≥ 2(2q+1)·l)', () => {
   it('joint-n40-d120-r6 with q = 4, no oversampling: explained, subspace and directions match numpy', () => {
     const c = fixture.cases.find((k) => k.name === 'joint-n40-d120-r6')!
     const pooled = Float64Array.from([...c.x, ...c.y])
-    const f = fitPca(pooled, 2 * c.n, c.dx, { rank: c.rank, method: 'randomized', powerIterations: 4, oversample: 0, seed: 9 })
+    const f = fitPca(pooled, 2 * c.n, c.dx, {
+      rank: c.rank,
+      method: 'randomized',
+      powerIterations: 4,
+      oversample: 0,
+      seed: 9,
+    })
     expect(f.operator).toBe('data')
     expect(Math.abs(f.explained - c.explained!)).toBeLessThanOrEqual(TOL_GOLDEN_ABS)
     // 4 iterations without oversampling: close to, not at, convergence
     expect(subspaceGap(c.rank, c.dx, f.components, c.components!)).toBeLessThanOrEqual(1e-6)
     // the covariance operator computes the same (XᵀX)^q Ω subspace, so it agrees to rounding
-    const g = fitPca(pooled, 2 * c.n, c.dx, { rank: c.rank, method: 'randomized', powerIterations: 4, oversample: 0, seed: 9, operator: 'covariance' })
+    const g = fitPca(pooled, 2 * c.n, c.dx, {
+      rank: c.rank,
+      method: 'randomized',
+      powerIterations: 4,
+      oversample: 0,
+      seed: 9,
+      operator: 'covariance',
+    })
     expect(g.operator).toBe('covariance')
     expect(subspaceGap(c.rank, c.dx, g.components, f.components)).toBeLessThanOrEqual(1e-12)
     // with the default 6 iterations and oversampling 16 the data operator converges
@@ -104,7 +122,8 @@ describe('randomized PCA through the data operator (d ≥ 2(2q+1)·l)', () => {
     expect(h.operator).toBe('data')
     expect(subspaceGap(c.rank, c.dx, h.components, c.components!)).toBeLessThanOrEqual(1e-9)
     let worst = 0
-    for (let i = 0; i < h.components.length; i++) worst = Math.max(worst, Math.abs(h.components[i]! - c.components![i]!))
+    for (let i = 0; i < h.components.length; i++)
+      worst = Math.max(worst, Math.abs(h.components[i]! - c.components![i]!))
     expect(worst).toBeLessThanOrEqual(1e-7)
   })
 })
@@ -134,7 +153,8 @@ describe('PCA behaviour', () => {
     for (let i = 0; i < n; i++) {
       const l1 = 5 * rng.normal()
       const l2 = 3 * rng.normal()
-      for (let k = 0; k < d; k++) x[i * d + k] = (k % 2 ? l1 : -l1) / 32 + (k % 3 === 0 ? l2 : 0) / 18 + 0.05 * rng.normal()
+      for (let k = 0; k < d; k++)
+        x[i * d + k] = (k % 2 ? l1 : -l1) / 32 + (k % 3 === 0 ? l2 : 0) / 18 + 0.05 * rng.normal()
     }
     const xm = matrix(n, d, x)
     const out = createPcaReducer({ rank: 4 }).reducePair(xm, xm)
@@ -161,7 +181,9 @@ describe('PCA behaviour', () => {
       err = e
     }
     expect(isPruneError(err, 'INVALID_CONFIG')).toBe(true)
-    expect((err as PruneError).message).toMatch(/^\[@mi-prun\/mi-reducers\] PCA rank 5 exceeds the input dimension \(dx=4, dy=4\)/)
+    expect((err as PruneError).message).toMatch(
+      /^\[@mi-prun\/mi-reducers\] PCA rank 5 exceeds the input dimension \(dx=4, dy=4\)/,
+    )
     expect(() => createPcaReducer({ rank: 2 }).reducePair(x, matrix(49, 4))).toThrow(/same number of rows/)
   })
 })

@@ -19,7 +19,7 @@ describe('random projection', () => {
     expect(Buffer.from(r.x.data.buffer).equals(Buffer.from(r.y.data.buffer))).toBe(true)
     const rt = gaussianProjection(500, 100, 3)
     const { mean, sd } = meanSd(Array.from(rt))
-    expect(Math.abs(mean)).toBeLessThan(4 * 0.1 / Math.sqrt(rt.length))
+    expect(Math.abs(mean)).toBeLessThan((4 * 0.1) / Math.sqrt(rt.length))
     expect(sd).toBeCloseTo(0.1, 2)
     // R is x ↦ xR exactly: row 0 of the projection equals the dot products with R's columns
     const rt16 = gaussianProjection(2000, 16, 1)

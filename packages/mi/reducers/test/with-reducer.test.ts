@@ -13,7 +13,11 @@ describeEstimator({
 })
 describeEstimator({
   name: 'withReducer(gaussian, pca3 separate randomized)',
-  create: (seed) => withReducer(createGaussianEstimator(), createPcaReducer({ rank: 3, fit: 'separate', method: 'randomized', seed })),
+  create: (seed) =>
+    withReducer(
+      createGaussianEstimator(),
+      createPcaReducer({ rank: 3, fit: 'separate', method: 'randomized', seed }),
+    ),
   dims: 6,
   symmetryTol: 1e-6,
   permutationTol: 1e-6,
@@ -32,9 +36,20 @@ describe('withReducer', () => {
       kind: 'gaussian',
       biasCorrect: true,
       copula: false,
-      reducer: { kind: 'pca', rank: 64, fit: 'joint', center: true, method: 'auto', seed: 0, powerIterations: 6, oversample: 16 },
+      reducer: {
+        kind: 'pca',
+        rank: 64,
+        fit: 'joint',
+        center: true,
+        method: 'auto',
+        seed: 0,
+        powerIterations: 6,
+        oversample: 16,
+      },
     })
-    expect(withReducer(createGaussianEstimator(), createRandomProjectionReducer({ rank: 8, seed: 2 })).name).toBe('gaussian+rp8')
+    expect(
+      withReducer(createGaussianEstimator(), createRandomProjectionReducer({ rank: 8, seed: 2 })).name,
+    ).toBe('gaussian+rp8')
   })
   it('rescues N ≤ dx + dy: hidden-state sized inputs (N = 300, d = 512) through PCA to 8 dims', () => {
     // 8 latent directions shared by x and y, embedded in 512 dims with small isotropic noise
@@ -74,7 +89,10 @@ describe('withReducer', () => {
     for (let s = 0; s < 5; s++) {
       const { x, y } = correlatedGaussian(createRng(40 + s), 400, 10, 0.3 + 0.1 * s)
       const full = raw.estimate(x, y)
-      for (const reducer of [createPcaReducer({ rank: 4 }), createRandomProjectionReducer({ rank: 4, seed: s })]) {
+      for (const reducer of [
+        createPcaReducer({ rank: 4 }),
+        createRandomProjectionReducer({ rank: 4, seed: s }),
+      ]) {
         expect(withReducer(raw, reducer).estimate(x, y)).toBeLessThanOrEqual(full + 1e-6)
       }
     }
