@@ -103,6 +103,14 @@ const pageScript = String.raw`
   })
 
   // 4. perplexity vs number of removed blocks
+  // linear axis zoomed on the data while the values stay within a factor 3; log axis when a curve explodes
+  function pplAxis(series) {
+    var vals = []
+    series.forEach(function (sr) { sr.data.forEach(function (d) { vals.push(d[1]) }) })
+    var lo = Math.min.apply(null, vals), hi = Math.max.apply(null, vals)
+    if (hi / lo <= 3) return { type: 'value', scale: true, name: 'perplexity' }
+    return { type: 'log', name: 'perplexity (log)', min: lo / 1.05, max: hi * 1.05, axisLabel: { formatter: function (v) { return fmt(v) } } }
+  }
   if (report.perplexity) {
     var ppl = report.perplexity
     var series = ppl.curves.map(function (cv) {
@@ -114,7 +122,7 @@ const pageScript = String.raw`
       tooltip: { trigger: 'item', formatter: function (p) { return p.seriesName + ': N=' + p.value[0] + ', PPL ' + fmt(p.value[1]) } },
       grid: { left: 70, right: 20, top: 40, bottom: 40 },
       xAxis: { type: 'value', name: 'removed blocks N', nameLocation: 'middle', nameGap: 26, minInterval: 1 },
-      yAxis: { type: 'log', name: 'perplexity' },
+      yAxis: pplAxis(series),
       series: series,
     })
   }
