@@ -338,7 +338,35 @@ export async function openSession(
             bar.finish()
           }
         }
-        const sel = await selector.select(context, n)
+        let sel: Selection
+        if (scorer && entry.input === 'mi') {
+          // MI evaluations are the slow part of an MI selection: show them. The total is the number of
+          // contiguous spans, T(T+1)/2, an upper bound on the distinct evaluations any selector can make.
+          const bar = ctx.progress.start(`${name}: MI evaluations (at most)`, (T * (T + 1)) / 2)
+          const watched = scorer
+          const before = watched.evaluations
+          const proxy = new Proxy(watched, {
+            get(target, prop) {
+              if (prop === 'score')
+                return (start: number, length: number) => {
+                  const v = target.score(start, length)
+                  bar.update(target.evaluations - before)
+                  return v
+                }
+              const value: unknown = Reflect.get(target, prop, target)
+              return typeof value === 'function'
+                ? (value as (...a: unknown[]) => unknown).bind(target)
+                : value
+            },
+          })
+          try {
+            sel = await selector.select({ ...context, scorer: proxy }, n)
+          } finally {
+            bar.finish()
+          }
+        } else {
+          sel = await selector.select(context, n)
+        }
         // score-based selectors read the store that one calibration forward pass filled: count it
         if (entry.input === 'mi' || entry.input === 'bi' || entry.input === 'angular') {
           return { ...sel, cost: { ...sel.cost, forwardPasses: sel.cost.forwardPasses + 1 } }
