@@ -158,7 +158,19 @@ export async function generateRandomCheckpoint(
     for (let i = 0; i < a.vocabSize; i++) vocab[`<${i}>`] = i
     writeFileSync(
       join(tmp, 'tokenizer.json'),
-      JSON.stringify({ version: '1.0', model: { type: 'WordLevel', vocab, unk_token: '<0>' } }) + '\n',
+      // a complete tokenizers file (every top-level key present), so @huggingface/tokenizers loads it:
+      // whitespace-separated `<id>` words map to their ids
+      JSON.stringify({
+        version: '1.0',
+        truncation: null,
+        padding: null,
+        added_tokens: [],
+        normalizer: null,
+        pre_tokenizer: { type: 'WhitespaceSplit' },
+        post_processor: null,
+        decoder: null,
+        model: { type: 'WordLevel', vocab, unk_token: '<0>' },
+      }) + '\n',
     )
     renameSync(tmp, out)
   } catch (e) {
