@@ -6,6 +6,7 @@ export { createRng } from './rng.js'
 export type { Rng } from './rng.js'
 export { digamma, lnGamma, digammaTable, LN2 } from './special.js'
 export { blocksForRatio, checkBudget } from './budget.js'
+export { validateTokenBatch, normaliseSkip } from './batch.js'
 export type {
   Brand,
   BlockIndex,

@@ -11,6 +11,8 @@ import {
   matrix,
   selectRows,
   validatePair,
+  validateTokenBatch,
+  normaliseSkip,
 } from '@mi-prun/core'
 
 describe('matrix', () => {
@@ -106,5 +108,29 @@ describe('budget', () => {
     expect(() => checkBudget(8, 0)).toThrow(PruneError)
     expect(() => checkBudget(8, 6, 2)).toThrow(/protected/)
     checkBudget(8, 7)
+  })
+})
+
+describe('adapter boundary checks', () => {
+  const ok = { ids: new Int32Array([1, 2, 3, 4]), batch: 2, seqLen: 2 }
+  it('validateTokenBatch accepts a good batch and names the first bad value', () => {
+    validateTokenBatch('p', ok, { vocabSize: 5, maxPositions: 2 })
+    expect(() => validateTokenBatch('p', { ...ok, batch: 3 }, { vocabSize: 5 })).toThrow(
+      /\[p\] token batch 3x2 needs 6 ids, got 4/,
+    )
+    expect(() => validateTokenBatch('p', ok, { vocabSize: 5, maxPositions: 1 })).toThrow(
+      /exceeds the model's 1 positions/,
+    )
+    expect(() => validateTokenBatch('p', ok, { vocabSize: 4 })).toThrow(/token id 4 at flat index 3/)
+    expect(() => validateTokenBatch('p', { ...ok, ids: [1, 2] } as never, { vocabSize: 5 })).toThrow(
+      PruneError,
+    )
+  })
+  it('normaliseSkip sorts, dedupes and range-checks', () => {
+    expect(normaliseSkip('p', [3, 1, 3], 4)).toEqual([1, 3])
+    expect(normaliseSkip('p', new Set([2]), 4)).toEqual([2])
+    expect(normaliseSkip('p', undefined, 4)).toEqual([])
+    expect(() => normaliseSkip('p', [4], 4)).toThrow(/skip block 4 is out of range 0..3/)
+    expect(() => normaliseSkip('p', [1.5], 4)).toThrow(PruneError)
   })
 })

@@ -5,7 +5,9 @@ import { basename, dirname, join, resolve } from 'node:path'
 import {
   PruneError,
   matrix,
+  normaliseSkip,
   selectRows,
+  validateTokenBatch,
   type ExportResult,
   type ForwardOptions,
   type ForwardResult,
@@ -35,6 +37,9 @@ import {
 } from './ort.js'
 import { PKG, encodeModel, isFloatTensor, numElements, toSafeInt } from './proto.js'
 import { pruneGraph, withHiddenOutputs } from './surgery.js'
+
+/** This package's name, for the shared boundary checks of `@mi-prun/core`. */
+const PKG_NAME = '@mi-prun/adapter-onnx'
 
 /** Name of the provenance file written next to the pruned model (same as the TF.js adapter's). */
 export const PROVENANCE_FILE = 'mi_prun_provenance.json'
@@ -191,43 +196,6 @@ interface CachedSession {
   /** Tensor names of h_0..h_T in this session (skipped blocks repeat their input), when hidden outputs were added. */
   readonly hidden: readonly string[] | undefined
   readonly inputs: readonly InputSpec[]
-}
-
-function checkBatch(b: TokenBatch, vocab: number): void {
-  if (b === null || typeof b !== 'object' || !(b.ids instanceof Int32Array)) {
-    throw new PruneError('INVALID_INPUT', `${PKG} batch must be { ids: Int32Array, batch, seqLen }`)
-  }
-  if (
-    !Number.isInteger(b.batch) ||
-    b.batch < 1 ||
-    !Number.isInteger(b.seqLen) ||
-    b.seqLen < 1 ||
-    b.ids.length !== b.batch * b.seqLen
-  ) {
-    throw new PruneError(
-      'INVALID_INPUT',
-      `${PKG} batch shape ${b.batch}x${b.seqLen} does not match ${b.ids.length} ids`,
-    )
-  }
-  for (let k = 0; k < b.ids.length; k++) {
-    const id = b.ids[k]!
-    if (id < 0 || id >= vocab) {
-      throw new PruneError(
-        'INVALID_INPUT',
-        `${PKG} token id ${id} at position ${k} is outside the vocabulary [0, ${vocab})`,
-      )
-    }
-  }
-}
-
-function normaliseSkip(skip: ForwardOptions['skip'], T: number): number[] {
-  if (skip === undefined) return []
-  const list = [...new Set(skip)].sort((a, b) => a - b)
-  for (const i of list) {
-    if (!Number.isInteger(i) || i < 0 || i >= T)
-      throw new PruneError('INVALID_INPUT', `${PKG} skip block ${i} does not exist (blocks 0..${T - 1})`)
-  }
-  return list
 }
 
 /**
@@ -401,8 +369,8 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
     structure,
     file: forwardFile,
     async forward(b: TokenBatch, o: ForwardOptions = {}): Promise<ForwardResult> {
-      checkBatch(b, vocab)
-      const skip = normaliseSkip(o.skip, T)
+      validateTokenBatch(PKG_NAME, b, { vocabSize: vocab })
+      const skip = normaliseSkip(PKG_NAME, o.skip, T)
       const wantHidden = o.hiddenStates === true || o.onHiddenState !== undefined
       const wantLogits = o.logits ?? true
       const rowsTotal = b.batch * b.seqLen
@@ -462,7 +430,7 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
           'INVALID_INPUT',
           `${PKG} removed blocks must be distinct, got ${JSON.stringify(removed)}`,
         )
-      normaliseSkip(gone, T)
+      normaliseSkip(PKG_NAME, gone, T)
       if (gone.length >= T)
         throw new PruneError('INFEASIBLE_BUDGET', `${PKG} cannot remove all ${T} blocks: keep at least one`)
       const out = resolve(outDir)

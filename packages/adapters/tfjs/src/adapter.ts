@@ -9,6 +9,8 @@ import {
   type NllResult,
   type TokenBatch,
   PruneError,
+  normaliseSkip,
+  validateTokenBatch,
 } from '@mi-prun/core'
 import type { Checkpoint } from '@mi-prun/safetensors'
 import { type ArchConfig, blockTensorShapes } from './arch.js'
@@ -66,11 +68,6 @@ function transpose2d(src: Float32Array, r: number, c: number, out: Float32Array)
     }
   }
   return out
-}
-
-function toSet(skip: ForwardOptions['skip']): Set<number> {
-  if (skip === undefined) return new Set()
-  return new Set(skip as Iterable<number>)
 }
 
 /**
@@ -260,32 +257,10 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
 
   const checkBatch = (b: TokenBatch): void => {
     if (disposed) throw new PruneError('INVALID_INPUT', `${P} this model was disposed; load it again`)
-    if (
-      !Number.isInteger(b.batch) ||
-      b.batch < 1 ||
-      !Number.isInteger(b.seqLen) ||
-      b.seqLen < 1 ||
-      b.ids.length !== b.batch * b.seqLen
-    ) {
-      throw new PruneError(
-        'INVALID_INPUT',
-        `${P} token batch ${b.batch}x${b.seqLen} needs ${b.batch * b.seqLen} ids, got ${b.ids.length}`,
-      )
-    }
-    if (b.seqLen > arch.maxPositions) {
-      throw new PruneError(
-        'INVALID_INPUT',
-        `${P} seqLen ${b.seqLen} exceeds the model's ${arch.maxPositions} positions: use shorter sequences`,
-      )
-    }
-    for (let i = 0; i < b.ids.length; i++) {
-      const t = b.ids[i]!
-      if (!(t >= 0 && t < arch.vocabSize))
-        throw new PruneError(
-          'INVALID_INPUT',
-          `${P} token id ${t} at flat index ${i} is outside the vocabulary [0, ${arch.vocabSize})`,
-        )
-    }
+    validateTokenBatch('@mi-prun/adapter-tfjs', b, {
+      vocabSize: arch.vocabSize,
+      maxPositions: arch.maxPositions,
+    })
   }
 
   const ensureBackend = async (): Promise<void> => {
@@ -296,11 +271,7 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
   const run = async (b: TokenBatch, o: ForwardOptions): Promise<{ h: Tensor2D; states?: Matrix[] }> => {
     checkBatch(b)
     await ensureBackend()
-    const skip = toSet(o.skip)
-    for (const s of skip) {
-      if (!Number.isInteger(s) || s < 0 || s >= arch.numBlocks)
-        throw new PruneError('INVALID_INPUT', `${P} skip block ${s} is out of range 0..${arch.numBlocks - 1}`)
-    }
+    const skip = new Set(normaliseSkip('@mi-prun/adapter-tfjs', o.skip, arch.numBlocks))
     const rows = o.captureRows
     if (rows !== undefined) {
       for (const r of rows)
