@@ -10,6 +10,7 @@ import { stageOutput } from '../output.js'
 import { readEchartsSource, renderReportHtml } from '../report/html.js'
 import { budgetFrom, openSession, parseSelectorName, selectorRegistry, sessionSettings } from '../session.js'
 import type { SelectorName } from '../session.js'
+import { selectionOptions } from './select.js'
 
 const defaultSelectors: readonly SelectorName[] = [
   'fbs',
@@ -29,27 +30,7 @@ export const compareCommand: CommandSpec = {
   description:
     'Scores every span, selects with Fast-Block-Select for each --estimator and with each baseline (default: fbs, shortgpt, angular, sleb, ppl-rank, random, exact-mi; add exact-ppl explicitly), evaluates held-out perplexity of every selection for budgets 1..N, measures stability (Jaccard) across K disjoint calibration subsets, and writes report.json and report.html to DIR.',
   positionals: [{ name: 'MODEL', description: 'model folder or .onnx file', required: true }],
-  options: [
-    'remove',
-    'ratio',
-    'selector',
-    'calib',
-    'samples',
-    'seq-len',
-    'tokens',
-    'estimator',
-    'reducer',
-    'k',
-    'fbs-k',
-    'seed',
-    'backend',
-    'subsets',
-    'text',
-    'max-windows',
-    'max-span',
-    'out',
-    'force',
-  ],
+  options: [...selectionOptions, 'subsets', 'text', 'max-windows', 'max-span', 'out', 'force'],
   jsonKeys: ['out', 'report', 'html', 'methods', 'dense'],
   async run(ctx) {
     const out = stringOption(ctx.values, 'out')
