@@ -39,6 +39,12 @@ const byPruneCode: Readonly<Record<PruneErrorCode, number>> = Object.freeze({
   INVALID_CHECKPOINT: exitCodes.input,
   INVALID_CONFIG: exitCodes.input,
   UNSUPPORTED_ARCHITECTURE: exitCodes.input,
+  UNSUPPORTED_CONFIG: exitCodes.input,
+  UNSUPPORTED_GRAPH: exitCodes.input,
+  INVALID_DUMP: exitCodes.input,
+  UNSUPPORTED_OPERATION: exitCodes.runtime,
+  // an interrupted run: the conventional 128 + SIGINT
+  CANCELLED: 130,
   INSUFFICIENT_SAMPLES: exitCodes.infeasible,
   INFEASIBLE_BUDGET: exitCodes.infeasible,
   NON_FINITE: exitCodes.numeric,

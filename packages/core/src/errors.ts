@@ -10,6 +10,11 @@ export type PruneErrorCode =
   | 'INFEASIBLE_BUDGET'
   | 'NOT_CONVERGED'
   | 'IO_ERROR'
+  | 'UNSUPPORTED_CONFIG'
+  | 'UNSUPPORTED_GRAPH'
+  | 'UNSUPPORTED_OPERATION'
+  | 'INVALID_DUMP'
+  | 'CANCELLED'
 
 /**
  * The one error type of mi-prun. Messages start with the package in brackets, say what is wrong,

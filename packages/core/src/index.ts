@@ -7,6 +7,7 @@ export type { Rng } from './rng.js'
 export { digamma, lnGamma, digammaTable, LN2 } from './special.js'
 export { blocksForRatio, checkBudget } from './budget.js'
 export { validateTokenBatch, normaliseSkip } from './batch.js'
+export { assertKnownOptions, closestName, editDistance, suggestion } from './options.js'
 export type {
   Brand,
   BlockIndex,
@@ -21,6 +22,7 @@ export type {
   ModelFormat,
   ModelInfo,
   ForwardOptions,
+  ForwardStart,
   ForwardResult,
   NllResult,
   ExportResult,

@@ -103,9 +103,23 @@ export interface ModelInfo {
   readonly backend: string
 }
 
+/**
+ * Where a forward pass begins when it does not begin at the tokens: the residual state h_block
+ * ((batch*seqLen) × hiddenSize, the rows of `TokenBatch` order) entering block `block`. Blocks
+ * before `block` are not run, so a loss with blocks ≥ `block` removed costs (T − block)/T of a pass.
+ * The token ids of the batch are still needed (for the loss targets and position-dependent layers).
+ * Adapters that cannot start mid-network throw `PruneError('UNSUPPORTED_OPERATION')`.
+ */
+export interface ForwardStart {
+  readonly block: number
+  readonly state: Matrix
+}
+
 export interface ForwardOptions {
   /** Blocks to skip (the residual stream passes through them unchanged). */
   readonly skip?: ReadonlySet<number> | readonly number[]
+  /** Begin at block `start.block` from the given residual state instead of the embedding. */
+  readonly start?: ForwardStart
   /** Return h_0..h_T (T+1 matrices of (batch*seqLen) × hiddenSize). Default false. */
   readonly hiddenStates?: boolean
   /**
@@ -155,7 +169,10 @@ export interface ModelAdapter {
   forward(batch: TokenBatch, options?: ForwardOptions): Promise<ForwardResult>
   nll(
     batch: TokenBatch,
-    options?: { readonly skip?: ReadonlySet<number> | readonly number[] },
+    options?: {
+      readonly skip?: ReadonlySet<number> | readonly number[]
+      readonly start?: ForwardStart
+    },
   ): Promise<NllResult>
   /**
    * Writes the model with `removed` blocks deleted to `outDir` (atomically: temp folder, then rename),
