@@ -49,6 +49,12 @@ const checks: Record<string, (result: any) => void> = {
   '@mi-prun/span-scoring': (r) => expect(r).toEqual({ objective: 1 + 22, evaluations: 3 }),
   '@mi-prun/selector-fast-block-select': (r) => expect([...r]).toEqual([2, 6]),
   '@mi-prun/selector-baselines': (r) => expect([...r]).toEqual([1, 3]),
+  '@mi-prun/families': (r) => {
+    expect(r).toMatchObject({ family: 'llama', blocks: 12, states: 13 })
+    // a trained model on KJV text: far below the uniform 7.62 nats (ln 2048)
+    expect(r.meanNll).toBeGreaterThan(1)
+    expect(r.meanNll).toBeLessThan(7)
+  },
   '@mi-prun/eval': (r) =>
     expect(r).toEqual({ batch: 2, seqLen: 4, starts: [0, 4], ids: [0, 1, 2, 3, 4, 5, 6, 7] }),
   '@mi-prun/adapter-tfjs': (r) => expect(r).toEqual({ numBlocks: 8, states: 9, shape: [16, 128] }),
