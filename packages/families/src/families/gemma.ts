@@ -10,7 +10,7 @@
 import type { Arch, BlockSpec, NormSpec, RotaryTable } from '../arch.js'
 import type { ConfigReader } from '../config.js'
 import { type RopeParameters, readRopeParameters, rotaryTable } from '../rope.js'
-import { lin, mat, readActivation, readLlamaDims, readWindows, splitPartial } from './llama.js'
+import { lin, mat, withOriginal, readActivation, readLlamaDims, readWindows, splitPartial } from './llama.js'
 import { withHeadQkNorm } from './qwen3.js'
 
 const gnorm = (name: string, size: number, eps: number): NormSpec => ({
@@ -120,7 +120,7 @@ function table(r: ConfigReader, p: RopeParameters): RotaryTable {
   const maxPositions =
     typeof r.config['max_position_embeddings'] === 'number' ? r.config['max_position_embeddings'] : 8192
   const { params, rotaryDim } = splitPartial(r, p, headDim, false)
-  return rotaryTable(params, { rotaryDim, maxPositions }, r)
+  return rotaryTable(params, withOriginal(r, { rotaryDim, maxPositions }), r)
 }
 
 export function parseGemma2(r: ConfigReader, architecture: string): Arch {

@@ -9,7 +9,7 @@
 import type { Arch, BlockSpec, Linear, NormSpec } from '../arch.js'
 import type { ConfigReader } from '../config.js'
 import { readRopeParameters, rotaryTable } from '../rope.js'
-import { lin, mat, readActivation, splitPartial, vec } from './llama.js'
+import { lin, mat, withOriginal, readActivation, splitPartial, vec } from './llama.js'
 
 const ln = (base: string, size: number, eps: number): NormSpec => ({
   kind: 'layer',
@@ -51,7 +51,7 @@ export function parseGptNeox(r: ConfigReader, architecture: string): Arch {
     p = { ...p, params: { ...p.params, partial_rotary_factor: pct } }
   }
   const { params, rotaryDim } = splitPartial(r, p, hd, true)
-  const rotary = rotaryTable(params, { rotaryDim, maxPositions }, r)
+  const rotary = rotaryTable(params, withOriginal(r, { rotaryDim, maxPositions }), r)
   const perHead = (h0: number): Linear => {
     const indices: number[] = []
     for (let h = 0; h < heads; h++) for (let j = 0; j < hd; j++) indices.push(h * 3 * hd + h0 * hd + j)

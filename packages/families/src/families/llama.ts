@@ -19,7 +19,7 @@ import type {
   WeightRef,
 } from '../arch.js'
 import type { ConfigReader } from '../config.js'
-import { type RopeParameters, readRopeParameters, rotaryTable } from '../rope.js'
+import { type RopeContext, type RopeParameters, readRopeParameters, rotaryTable } from '../rope.js'
 
 const ACTIVATIONS: Readonly<Record<string, Activation>> = Object.freeze({
   silu: 'silu',
@@ -231,6 +231,8 @@ export function singleRotary(
   d: LlamaDims,
   defaultTheta: number,
   allowPartial = false,
+  /** The family config class's default for a top-level original_max_position_embeddings (Phi-3: 4096). */
+  originalMaxFallback?: number,
 ): RotaryTable {
   const all = readRopeParameters(r, defaultTheta)
   const keys = Object.keys(all)
@@ -241,7 +243,19 @@ export function singleRotary(
       'one set of RoPE parameters for every layer',
     )
   const { params, rotaryDim } = splitPartial(r, all['default']!, d.headDim, allowPartial)
-  return rotaryTable(params, { rotaryDim, maxPositions: d.maxPositions }, r)
+  const om = topOriginalMax(r) ?? originalMaxFallback
+  return rotaryTable(
+    params,
+    { rotaryDim, maxPositions: d.maxPositions, ...(om === undefined ? {} : { originalMaxPositions: om }) },
+    r,
+  )
+}
+
+/** Top-level `original_max_position_embeddings` (consumed), used by llama3 / yarn / longrope. */
+export function topOriginalMax(r: ConfigReader): number | undefined {
+  return r.has('original_max_position_embeddings')
+    ? r.int('original_max_position_embeddings')
+    : (r.consume('original_max_position_embeddings'), undefined)
 }
 
 export function parseLlama(r: ConfigReader, architecture: string): Arch {
@@ -305,4 +319,10 @@ function noWindows(r: ConfigReader, n: number): undefined[] {
   if (Array.isArray(types) && types.some((t) => t === 'sliding_attention'))
     throw r.unsupported('layer_types', types, 'only full_attention layers when use_sliding_window is false')
   return new Array<undefined>(n).fill(undefined)
+}
+
+/** A RoPE context with the top-level original_max_position_embeddings, when the config has one. */
+export function withOriginal(r: ConfigReader, ctx: RopeContext): RopeContext {
+  const om = topOriginalMax(r)
+  return om === undefined ? ctx : { ...ctx, originalMaxPositions: om }
 }

@@ -29,9 +29,8 @@ const slice = (base: string, from: number, to: number, inp: number): Linear => (
 export function parsePhi3(r: ConfigReader, architecture: string): Arch {
   const d = readLlamaDims(r, { tied: false, eps: 1e-5 })
   const slides = r.has('sliding_window')
-  const rotary = singleRotary(r, d, 10000, true)
-  // used by longrope only; read here so that a longrope config sees it
-  r.consume('original_max_position_embeddings')
+  // Phi3Config's default original_max_position_embeddings is 4096 (used by longrope)
+  const rotary = singleRotary(r, d, 10000, true, 4096)
   const arch = llamaArch(d, {
     family: 'phi3',
     architecture,
