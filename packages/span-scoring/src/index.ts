@@ -12,7 +12,13 @@ export type { ProtectOptions, CommonSelectorOptions, SyncSelector, AsyncSelector
 export { SpanStatsAccumulator, spanStatIndex } from './stats.js'
 export type { SpanStatistics } from './stats.js'
 export { collectActivations, createActivationStore, createRandomProjection } from './store.js'
-export type { ActivationStore, ActivationOptions, StateReducer, InMemoryStates } from './store.js'
+export type {
+  ActivationStore,
+  ActivationOptions,
+  StateReducer,
+  InMemoryStates,
+  RandomProjectionOptions,
+} from './store.js'
 export { loadActivationDump } from './dump.js'
 export {
   createMiSpanScorer,
