@@ -30,13 +30,14 @@ function isSubsequence(a: string, b: string): boolean {
 
 /**
  * The candidate closest to `name` (case-insensitive edit distance; a substring or an abbreviation
- * with the same first letter counts as close), or undefined when none is close enough to be a
+ * with the same first letter counts as close; ties go to the smaller edit distance), or undefined when none is close enough to be a
  * plausible typo (distance > max(2, ⌊len/3⌋)).
  */
 export function closestName(name: string, candidates: Iterable<string>): string | undefined {
   const lower = name.toLowerCase()
   let best: string | undefined
   let bestD = Infinity
+  let bestE = Infinity
   for (const c of candidates) {
     const cl = c.toLowerCase()
     const [short, long] = lower.length <= cl.length ? [lower, cl] : [cl, lower]
@@ -45,8 +46,12 @@ export function closestName(name: string, candidates: Iterable<string>): string 
       : short.length >= 3 && short[0] === long[0] && isSubsequence(short, long)
         ? 1.5
         : editDistance(lower, cl)
-    if (d < bestD) {
+    // a tie ("maxIteration" contains "ratio" and is contained in "maxIterations") goes to the smaller
+    // plain edit distance
+    const e = editDistance(lower, cl)
+    if (d < bestD || (d === bestD && e < bestE)) {
       bestD = d
+      bestE = e
       best = c
     }
   }

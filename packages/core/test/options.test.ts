@@ -29,6 +29,8 @@ describe('assertKnownOptions', () => {
     expect(editDistance('', 'abc')).toBe(3)
     expect(editDistance('same', 'same')).toBe(0)
     expect(closestName('strateg', ['bins', 'strategy'])).toBe('strategy')
+    // both are substring matches; the smaller edit distance wins, not the first listed
+    expect(closestName('maxIteration', ['ratio', 'protect', 'maxIterations'])).toBe('maxIterations')
     expect(closestName('zzzzzz', ['bins', 'strategy'])).toBeUndefined()
   })
 })

@@ -7,6 +7,8 @@ export {
   removability,
   maximalRuns,
   setObjective,
+  assertSelectorOptions,
+  COMMON_SELECTOR_OPTION_KEYS,
 } from './selection.js'
 export type { ProtectOptions, CommonSelectorOptions, SyncSelector, AsyncSelector } from './selection.js'
 export { SpanStatsAccumulator, spanStatIndex } from './stats.js'
