@@ -70,10 +70,17 @@ export function suggestion(name: string, candidates: readonly string[]): string 
 /**
  * Throws `TypeError` when `options` is not a plain object or has a key outside `allowed`:
  * `[@mi-prun/mi-ksg] unknown option "neighbors" (did you mean "k"?)`. `undefined` passes.
+ * `aliases` maps names people use elsewhere (another library's, or an old one) to the valid key to
+ * suggest when spelling alone would not find it.
  * @example
- * assertKnownOptions('@mi-prun/mi-ksg', options, ['k', 'variant', 'seed'])
+ * assertKnownOptions('@mi-prun/mi-ksg', options, ['k', 'variant', 'seed'], { neighbors: 'k' })
  */
-export function assertKnownOptions(pkg: string, options: unknown, allowed: readonly string[]): void {
+export function assertKnownOptions(
+  pkg: string,
+  options: unknown,
+  allowed: readonly string[],
+  aliases: Readonly<Record<string, string>> = {},
+): void {
   if (options === undefined) return
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new TypeError(
@@ -81,7 +88,10 @@ export function assertKnownOptions(pkg: string, options: unknown, allowed: reado
     )
   }
   for (const key of Object.keys(options)) {
-    if (!allowed.includes(key))
-      throw new TypeError(`[${pkg}] unknown option "${key}" ${suggestion(key, allowed)}`)
+    if (allowed.includes(key)) continue
+    const alias = Object.hasOwn(aliases, key) ? aliases[key] : undefined
+    throw new TypeError(
+      `[${pkg}] unknown option "${key}" ${alias !== undefined && allowed.includes(alias) ? `(did you mean "${alias}"?)` : suggestion(key, allowed)}`,
+    )
   }
 }

@@ -126,7 +126,7 @@ const KSG_OPTION_KEYS = [
  * const nats = est.estimate(x, y) // x, y: Matrix with the same number of rows
  */
 export function createKsgEstimator(options: KsgOptions = {}): KsgEstimator {
-  assertKnownOptions(PKG, options, KSG_OPTION_KEYS)
+  assertKnownOptions(PKG, options, KSG_OPTION_KEYS, { neighbors: 'k', n_neighbors: 'k', neighbours: 'k' })
   const {
     variant = 1,
     k = 3,

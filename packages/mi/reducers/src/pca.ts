@@ -297,7 +297,7 @@ function checkRankFits(kind: string, rank: number, x: Matrix, y: Matrix): void {
  * const est = withReducer(createGaussianEstimator(), createPcaReducer({ rank: 64 }))
  */
 export function createPcaReducer(options: PcaOptions): Reducer {
-  assertKnownOptions(PKG, options, PCA_OPTION_KEYS)
+  assertKnownOptions(PKG, options, PCA_OPTION_KEYS, { dims: 'rank', n_components: 'rank' })
   const {
     rank,
     fit = 'joint',

@@ -10,10 +10,11 @@ describe('reducer option keys', () => {
       /did you mean "powerIterations"/,
     )
     expect(() => createRandomProjectionReducer({ rank: 4, sed: 1 } as never)).toThrow(/did you mean "seed"/)
-    // the span-scoring name of old: refused, with the valid names listed
+    // span-scoring's old name and scikit-learn's: refused, pointing at rank
     expect(() => createRandomProjectionReducer({ dims: 4 } as never)).toThrow(
-      /unknown option "dims" \(valid: "rank", "seed"\)/,
+      /unknown option "dims" \(did you mean "rank"\?\)/,
     )
+    expect(() => createPcaReducer({ n_components: 4 } as never)).toThrow(/did you mean "rank"/)
     expect(() => createPcaReducer({} as never)).toThrow(TypeError)
     expect(() => createPcaReducer({ rank: 0 })).toThrow(RangeError)
   })
