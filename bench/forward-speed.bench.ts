@@ -11,7 +11,7 @@
 // Without PyTorch (no --python interpreter that imports torch) the checkpoint is generated in
 // TypeScript with the same shape, our numbers are reported alone, and the output says so.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -126,10 +126,14 @@ else {
 }
 const load1 = loadavg()
 
-// ---- ours: ONNX Runtime, same thread count
+// ---- ours: ONNX Runtime, same thread count (RSS sampled every 10 ms while ours runs)
+const rss0 = process.memoryUsage().rss
+let rssPeak = rss0
+const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 10)
 const t0 = performance.now()
 const model = await loadHfOnOrt(dir, { intraOpNumThreads: THREADS, providers: ['cpu'] })
 const loadMs = performance.now() - t0
+const rssAfterLoad = process.memoryUsage().rss
 const V = model.info.vocabSize
 const prompt = Int32Array.from(torch?.prompt ?? Array.from({ length: PROMPT }, (_, i) => (i * 7919 + 13) % V))
 const calib = Int32Array.from(
@@ -157,6 +161,8 @@ for (let r = 0; r < WARMUP + RUNS; r++) {
   greedy = [...g.ids.subarray(PROMPT)]
 }
 const decodeStats = stats(steps)
+clearInterval(sampler)
+const weightsBytes = statSync(join(dir, 'model.safetensors')).size
 await model.dispose()
 const load2 = loadavg()
 
@@ -170,6 +176,14 @@ const ours = {
   calibrationMs: cal,
   calibrationTokensPerSecond: (CB * CS * 1000) / cal.median,
   decodeMsPerToken: decodeStats,
+  memory: {
+    weightsFileBytes: weightsBytes,
+    rssBeforeLoad: rss0,
+    rssAfterLoad,
+    rssPeak,
+    peakOverWeights: (rssPeak - rss0) / weightsBytes,
+    note: 'RSS of this Node process (sampled every 10 ms) above its level before loading, over the safetensors file size; the forward and decoder sessions are both open',
+  },
 }
 const ratios =
   torch === undefined
@@ -210,6 +224,29 @@ const result = {
       ? { absent: torchAbsent }
       : { ...torch, prompt: undefined, calibIds: undefined, threads: torch.threads },
   ratios: ratios ?? null,
+  table: [
+    {
+      measure: `prefill, batch 1 × ${PROMPT} tokens`,
+      unit: 'tokens/s',
+      ours: ours.prefillTokensPerSecond,
+      pytorch: torch?.prefillTokensPerSecond ?? null,
+      ratio: ratios?.prefill ?? null,
+    },
+    {
+      measure: `calibration, ${CB} × ${CS} tokens with hidden states`,
+      unit: 'tokens/s',
+      ours: ours.calibrationTokensPerSecond,
+      pytorch: torch?.calibrationTokensPerSecond ?? null,
+      ratio: ratios?.calibration ?? null,
+    },
+    {
+      measure: 'decode with KV cache',
+      unit: 'ms/token',
+      ours: ours.decodeMsPerToken.median,
+      pytorch: torch?.decodeMsPerToken.median ?? null,
+      ratio: ratios?.decode ?? null,
+    },
+  ],
   ratiosNote:
     'ours/PyTorch tokens/s for prefill and calibration; PyTorch/ours ms/token for decode; > 1 means ours is faster',
   greedyTokensAgree: sameTokens === undefined ? null : `${sameTokens}/${greedy.length}`,
