@@ -1,8 +1,8 @@
 // Hugging Face checkpoints (config.json + safetensors) on ONNX Runtime: the decoder graph is built
 // from the families' `Arch` (program.ts), float32 weights are external data read by ONNX Runtime
 // straight from the shards (views and f16/bf16 storage are materialised once as float32), and one
-// session with an `If` per block serves every forward, skip set, start block and NLL. A second,
-// static graph with a KV cache serves generation and latency (decode.ts).
+// session with an `If` per block serves every forward, skip set, start block, NLL and KV-cache
+// decoding (decode.ts), so the weights are held once.
 import {
   PruneError,
   assertKnownOptions,
@@ -38,6 +38,7 @@ import {
   type GenerateOptions,
   type GenerateResult,
   createDecoder,
+  emptyCache,
   generate,
 } from './decode.js'
 
@@ -61,7 +62,7 @@ export interface HfOrtModelAdapter extends ModelAdapter {
    * graph; `cache: false` re-runs the whole prefix each step (the reference for the cached path).
    */
   generate(prompt: TokenBatch, options: GenerateOptions): Promise<GenerateResult>
-  /** The KV-cache decoder of the model with `removed` blocks dropped (built on first use, cached). */
+  /** The KV-cache decoder of the model with `removed` blocks skipped (same session as `forward`). */
   decoder(removed?: readonly number[]): Promise<DecodeSession>
 }
 
@@ -175,15 +176,13 @@ export async function loadHfOnOrt(dir: string, options: HfOnOrtOptions = {}): Pr
     externalDataDir: ckpt.dir,
     ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
   }
-  const open = async (
-    graph: HfGraph,
-    what: string,
-  ): Promise<{ session: OrtSessionLike; provider: string }> => {
-    const bytes = encodeModel(graph.model)
-    return createSession(ort, bytes, spec, `${what} of ${dir}`)
-  }
-  const graph = buildHfGraph(arch, ckpt, { mode: 'dynamic' })
-  const { session, provider } = await open(graph, 'the forward graph')
+  const graph = buildHfGraph(arch, ckpt)
+  const { session, provider } = await createSession(
+    ort,
+    encodeModel(graph.model),
+    spec,
+    `the graph of ${dir}`,
+  )
   const T = arch.numBlocks
   const d = arch.hiddenSize
   let parameters = 0
@@ -204,7 +203,6 @@ export async function loadHfOnOrt(dir: string, options: HfOnOrtOptions = {}): Pr
     dtype: [...dtypes].sort().join('+'),
     backend: `onnxruntime-${provider}`,
   }
-  const decoders = new Map<string, Promise<DecodeSession>>()
   let disposed = false
   const alive = () => {
     if (disposed) throw new PruneError('INVALID_INPUT', `${PKG} the model of ${dir} was disposed`)
@@ -249,6 +247,7 @@ export async function loadHfOnOrt(dir: string, options: HfOnOrtOptions = {}): Pr
           ? new ort.Tensor('float32', new Float32Array(d), [1, d])
           : new ort.Tensor('float32', o.start.state.data, [N, d])
       feeds.want_logits = new ort.Tensor('bool', Uint8Array.of(wantLogits ? 1 : 0), [])
+      Object.assign(feeds, emptyCache(ort, graph, b.batch))
       const fetches = wantLogits || !wantHidden ? [graph.logits] : []
       if (wantHidden) fetches.push(...graph.hidden)
       const out = await runSession(session, feeds, fetches, `the forward graph of ${dir}`)
@@ -282,19 +281,8 @@ export async function loadHfOnOrt(dir: string, options: HfOnOrtOptions = {}): Pr
     },
     async decoder(removed = []) {
       alive()
-      const rem = normaliseSkip(PKG_NAME, removed, T)
-      const key = rem.join(',')
-      let d = decoders.get(key)
-      if (d === undefined) {
-        const blocks = Array.from({ length: T }, (_, i) => i).filter((i) => !rem.includes(i))
-        d = (async () => {
-          const g = buildHfGraph(arch, ckpt, { mode: 'static', blocks })
-          const { session } = await open(g, 'the decoder graph')
-          return createDecoder(ort, g, session, arch, `the decoder graph of ${dir}`)
-        })()
-        decoders.set(key, d)
-      }
-      return d
+      const rem = new Set(normaliseSkip(PKG_NAME, removed, T))
+      return createDecoder(ort, graph, session, arch, `the graph of ${dir}`, (i) => !rem.has(i))
     },
     async generate(prompt, o) {
       return generate(adapter, prompt, o)
@@ -303,8 +291,6 @@ export async function loadHfOnOrt(dir: string, options: HfOnOrtOptions = {}): Pr
       if (disposed) return
       disposed = true
       await session.release?.()
-      for (const d of decoders.values()) await (await d).release()
-      decoders.clear()
     },
   }
   return adapter

@@ -1,5 +1,6 @@
-// KV-cache decoding on the static graph: a step feeds the new tokens with the past keys/values of
-// every kept block and gets logits and the present keys/values back. Prefill is a step with an empty
+// KV-cache decoding on the model's one graph: a step feeds the new tokens with the past keys/values
+// of every block and gets logits and the present keys/values back (a skipped block passes its empty
+// past through). Prefill is a step with an empty
 // past; each decode step feeds one token per sequence. Greedy generation here is checked against
 // the uncached path (re-running the whole prefix through the forward graph) token for token.
 import { PruneError, assertKnownOptions, type ModelAdapter, type TokenBatch } from '@mi-prun/core'
@@ -28,7 +29,17 @@ export interface DecodeSession {
     seqLen: number,
     cache: KvCache,
   ): Promise<{ logits: Float32Array; cache: KvCache }>
-  release(): Promise<void>
+}
+
+/** Empty past keys/values (zero positions) of every block, for `batch` sequences. */
+export function emptyCache(ort: OrtModuleLike, graph: HfGraph, batch: number): Record<string, OrtTensorLike> {
+  const tensors: Record<string, OrtTensorLike> = {}
+  for (const c of graph.cache) {
+    const dims = [batch, c.kvHeads, 0, c.headDim]
+    tensors[c.pastK] = new ort.Tensor('float32', new Float32Array(0), dims)
+    tensors[c.pastV] = new ort.Tensor('float32', new Float32Array(0), dims)
+  }
+  return tensors
 }
 
 export function createDecoder(
@@ -37,18 +48,17 @@ export function createDecoder(
   session: OrtSessionLike,
   arch: Arch,
   where: string,
+  runs: (block: number) => boolean,
 ): DecodeSession {
+  const T = arch.numBlocks
+  const blocks = Array.from({ length: T }, (_, i) => i).filter(runs)
   const fetches = [graph.logits, ...graph.cache.flatMap((c) => [c.presentK, c.presentV])]
+  const run = new Uint8Array(T)
+  for (const i of blocks) run[i] = 1
   return {
-    blocks: graph.cache.map((c) => c.block),
+    blocks,
     empty(batch) {
-      const tensors: Record<string, OrtTensorLike> = {}
-      for (const c of graph.cache) {
-        const dims = [batch, c.kvHeads, 0, c.headDim]
-        tensors[c.pastK] = new ort.Tensor('float32', new Float32Array(0), dims)
-        tensors[c.pastV] = new ort.Tensor('float32', new Float32Array(0), dims)
-      }
-      return { past: 0, batch, tensors }
+      return { past: 0, batch, tensors: emptyCache(ort, graph, batch) }
     },
     async step(ids, batch, seqLen, cache) {
       if (cache.batch !== batch)
@@ -61,7 +71,14 @@ export function createDecoder(
           'INVALID_INPUT',
           `${PKG} ${cache.past + seqLen} positions exceed the model's ${arch.maxPositions}: generate fewer tokens`,
         )
-      const feeds = { ...commonFeeds(ort, graph, ids, batch, seqLen, cache.past), ...cache.tensors }
+      const feeds = {
+        ...commonFeeds(ort, graph, ids, batch, seqLen, cache.past),
+        ...cache.tensors,
+        run: new ort.Tensor('bool', run, [T]),
+        from_start: new ort.Tensor('bool', Uint8Array.of(0), []),
+        h_start: new ort.Tensor('float32', new Float32Array(arch.hiddenSize), [1, arch.hiddenSize]),
+        want_logits: new ort.Tensor('bool', Uint8Array.of(1), []),
+      }
       const out = await runSession(session, feeds, fetches, where)
       const tensors: Record<string, OrtTensorLike> = {}
       for (const c of graph.cache) {
@@ -72,9 +89,6 @@ export function createDecoder(
         logits: out[graph.logits]!.data as Float32Array,
         cache: { past: cache.past + seqLen, batch, tensors },
       }
-    },
-    async release() {
-      await session.release?.()
     },
   }
 }

@@ -1,10 +1,9 @@
 // Builds the ONNX decoder graph of an `Arch` by running the families' generic program on the graph
-// `Ops`. Two shapes of graph:
-// - dynamic (the forward graph): every block sits in an `If` on the bool input `run[i]`, so one
-//   session serves every skip set and every start block (h_0 ← Where(from_start, h_start, embedding));
-//   every hidden state is an output, and the head runs only when `want_logits` is true;
-// - static (the decoder graph): only the kept blocks are emitted, with past keys/values as inputs and
-//   present ones as outputs (KV-cache prefill and decode), logits always.
+// `Ops`. Every block sits in an `If` on the bool input `run[i]`, so one session (one copy of the
+// weights) serves every skip set, every start block (h_0 ← Where(from_start, h_start, embedding)),
+// the forward with hidden states, and KV-cache decoding: block i reads `past_k_i`/`past_v_i`
+// [B, KV, P, hd] (empty for a plain forward) and outputs the present ones (a skipped block passes its
+// past through). Every hidden state is an output; the head runs only when `want_logits` is true.
 import type { Arch, RotaryTable } from '@mi-prun/families'
 import { block, embedding, head } from '@mi-prun/families'
 import type { Checkpoint } from '@mi-prun/safetensors'
@@ -12,19 +11,12 @@ import { DT, GraphBuilder, valueInfo } from './builder.js'
 import type { ModelProto } from '../proto.js'
 import { createOrtOps, type OpsContext, WeightBinder } from './ops.js'
 
-export interface HfGraphOptions {
-  /** 'dynamic': one If per block (skip/start as inputs); 'static': `blocks` only, with a KV cache. */
-  readonly mode: 'dynamic' | 'static'
-  /** Blocks emitted in static mode, ascending (default all). */
-  readonly blocks?: readonly number[]
-}
-
 export interface HfGraph {
   readonly model: ModelProto
   /** Graph output names. */
   readonly logits: string
   readonly hidden: readonly string[]
-  /** Per emitted block (static mode): past input and present output names. */
+  /** Per block: past input and present output names. */
   readonly cache: readonly {
     readonly block: number
     readonly pastK: string
@@ -43,7 +35,7 @@ export interface HfGraph {
   readonly materialisedBytes: number
 }
 
-export function buildHfGraph(arch: Arch, ckpt: Checkpoint, options: HfGraphOptions): HfGraph {
+export function buildHfGraph(arch: Arch, ckpt: Checkpoint): HfGraph {
   const g = new GraphBuilder()
   const w = new WeightBinder(g, ckpt)
   const d = arch.hiddenSize
@@ -64,7 +56,6 @@ export function buildHfGraph(arch: Arch, ckpt: Checkpoint, options: HfGraphOptio
   }[] = []
   const usesPositions = arch.embedding.positions !== undefined
   if (usesPositions) g.inputs.push(valueInfo('positions', DT.INT64, ['B', 'S']))
-  const kv = options.mode === 'static'
   const ctx: OpsContext = {
     ids: 'ids',
     positions: 'positions',
@@ -99,14 +90,12 @@ export function buildHfGraph(arch: Arch, ckpt: Checkpoint, options: HfGraphOptio
         kvHeads: a.numKvHeads,
         headDim: a.headDim,
       }
-      if (!kv) return undefined
       cache.push(entry)
       g.inputs.push(valueInfo(entry.pastK, DT.FLOAT, ['B', a.numKvHeads, 'P', a.headDim]))
       g.inputs.push(valueInfo(entry.pastV, DT.FLOAT, ['B', a.numKvHeads, 'P', a.headDim]))
       return { k: entry.pastK, v: entry.pastV }
     },
     present: (i, k, v) => {
-      if (!kv) return
       const e = cache.find((c) => c.block === i)!
       e.presentK = k
       e.presentV = v
@@ -114,32 +103,32 @@ export function buildHfGraph(arch: Arch, ckpt: Checkpoint, options: HfGraphOptio
   }
   const ops = createOrtOps(g, arch, w, ctx)
   const hidden: string[] = []
-  let logits: string
-  if (options.mode === 'dynamic') {
-    g.inputs.push(valueInfo('run', DT.BOOL, [arch.numBlocks]))
-    g.inputs.push(valueInfo('from_start', DT.BOOL, []))
-    g.inputs.push(valueInfo('h_start', DT.FLOAT, ['M', d]))
-    g.inputs.push(valueInfo('want_logits', DT.BOOL, []))
-    let h = g.op('Where', ['from_start', 'h_start', embedding(ops, arch)])
+  g.inputs.push(valueInfo('run', DT.BOOL, [arch.numBlocks]))
+  g.inputs.push(valueInfo('from_start', DT.BOOL, []))
+  g.inputs.push(valueInfo('h_start', DT.FLOAT, ['M', d]))
+  g.inputs.push(valueInfo('want_logits', DT.BOOL, []))
+  let h = g.op('Where', ['from_start', 'h_start', embedding(ops, arch)])
+  hidden.push(h)
+  for (let i = 0; i < arch.numBlocks; i++) {
+    const cond = g.op('Gather', ['run', g.i64([i], [])], { axis: { i: 0 } })
+    const input = h
+    const then = g.subgraph(`block_${i}`, () => {
+      const next = block(ops, arch, i, input)
+      const e = cache.find((c) => c.block === i)!
+      return [next, e.presentK, e.presentV]
+    })
+    const e = cache.find((c) => c.block === i)!
+    const skip = g.subgraph(`skip_${i}`, () => [input, e.pastK, e.pastV])
+    const outs = g.node('If', [cond], { then_branch: { g: then }, else_branch: { g: skip } }, 3)
+    h = outs[0]!
+    e.presentK = outs[1]!
+    e.presentV = outs[2]!
     hidden.push(h)
-    for (let i = 0; i < arch.numBlocks; i++) {
-      const cond = g.op('Gather', ['run', g.i64([i], [])], { axis: { i: 0 } })
-      const input = h
-      const then = g.subgraph(`block_${i}`, () => [block(ops, arch, i, input)])
-      const skip = g.subgraph(`skip_${i}`, () => [input])
-      h = g.op('If', [cond], { then_branch: { g: then }, else_branch: { g: skip } })
-      hidden.push(h)
-    }
-    const hT = h
-    const yes = g.subgraph('head', () => [head(ops, arch, hT)])
-    const no = g.subgraph('no_head', () => [g.f32([], [0, arch.vocabSize])])
-    logits = g.op('If', ['want_logits'], { then_branch: { g: yes }, else_branch: { g: no } })
-  } else {
-    let h = embedding(ops, arch)
-    for (const i of options.blocks ?? Array.from({ length: arch.numBlocks }, (_, j) => j))
-      h = block(ops, arch, i, h)
-    logits = head(ops, arch, h)
   }
+  const hT = h
+  const yes = g.subgraph('head', () => [head(ops, arch, hT)])
+  const no = g.subgraph('no_head', () => [g.f32([], [0, arch.vocabSize])])
+  const logits = g.op('If', ['want_logits'], { then_branch: { g: yes }, else_branch: { g: no } })
   g.outputs.push(valueInfo(logits, DT.FLOAT, ['N', arch.vocabSize]))
   for (const h of hidden) g.outputs.push(valueInfo(h, DT.FLOAT, ['N', d]))
   for (const c of cache) {
@@ -147,7 +136,7 @@ export function buildHfGraph(arch: Arch, ckpt: Checkpoint, options: HfGraphOptio
     g.outputs.push(valueInfo(c.presentV, DT.FLOAT, ['B', c.kvHeads, 'T', c.headDim]))
   }
   return {
-    model: g.model(`${arch.architecture} (${options.mode})`),
+    model: g.model(arch.architecture),
     logits,
     hidden,
     cache,
