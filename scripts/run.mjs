@@ -6,7 +6,8 @@
 //   node scripts/run.mjs test   -> type-check + every test
 //   node scripts/run.mjs bench  -> benchmarks
 import { spawnSync } from 'node:child_process'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -41,22 +42,56 @@ function ensureInstalled() {
   must('npx', ['--yes', PNPM, 'install', ...frozen])
 }
 
+/** Test counts from vitest's JSON reporter (Jest-compatible keys), or undefined when there is no report. */
+function readVitestReport(file) {
+  if (!existsSync(file)) return undefined
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8'))
+    if (typeof r.numPassedTests !== 'number' || typeof r.numFailedTests !== 'number') return undefined
+    return { passed: r.numPassedTests, failed: r.numFailedTests }
+  } catch {
+    return undefined
+  }
+}
+
 const bin = (name) => join(root, 'node_modules', '.bin', name)
 
 switch (job) {
   case 'test': {
     ensureInstalled()
-    must(bin('prettier'), ['--check', '--log-level', 'warn', '.'])
-    must(bin('tsc'), ['-b'])
-    must(bin('tsc'), ['-p', join(root, 'docs', 'tsconfig.json')])
-    must(bin('tsc'), ['-p', join(root, 'examples', 'tsconfig.json')])
-    must(bin('tsc'), ['-p', join(root, 'bench', 'tsconfig.json')])
+    // Every check runs even when an earlier one fails, so one log shows every problem; each failed
+    // check counts as one failed test in the summary. The last line printed is the plain summary
+    // `N passed, N failed`, counted from vitest's JSON report (CI and readers look for it there).
+    const failedChecks = []
+    const check = (name, cmd, args) => {
+      if (run(cmd, args) !== 0) failedChecks.push(name)
+    }
+    check('prettier', bin('prettier'), ['--check', '--log-level', 'warn', '.'])
+    check('tsc -b', bin('tsc'), ['-b'])
+    check('tsc docs', bin('tsc'), ['-p', join(root, 'docs', 'tsconfig.json')])
+    check('tsc examples', bin('tsc'), ['-p', join(root, 'examples', 'tsconfig.json')])
+    check('tsc bench', bin('tsc'), ['-p', join(root, 'bench', 'tsconfig.json')])
     // publint --strict and are-the-types-wrong on the packed tarballs of every public package
-    must('node', [join(root, 'scripts', 'package-qa.mjs')])
+    check('package QA', 'node', [join(root, 'scripts', 'package-qa.mjs')])
     // The docs site is built before the tests: docs/test opens the built site in Chromium.
-    must('npx', ['--yes', PNPM, '--filter', '@mi-prun/docs', 'run', 'docs:build'])
-    must(bin('vitest'), ['run', ...rest])
-    break
+    check('docs build', 'npx', ['--yes', PNPM, '--filter', '@mi-prun/docs', 'run', 'docs:build'])
+    const reportDir = mkdtempSync(join(tmpdir(), 'mi-prun-vitest-'))
+    const reportFile = join(reportDir, 'report.json')
+    const code = run(bin('vitest'), [
+      'run',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${reportFile}`,
+      ...rest,
+    ])
+    const summary = readVitestReport(reportFile)
+    rmSync(reportDir, { recursive: true, force: true })
+    if (summary === undefined) failedChecks.push('vitest (no JSON report)')
+    const passed = summary?.passed ?? 0
+    const failed = (summary?.failed ?? 0) + failedChecks.length
+    if (failedChecks.length > 0) console.log(`failed checks: ${failedChecks.join(', ')}`)
+    console.log(`${passed} passed, ${failed} failed`)
+    process.exit(failed > 0 || code !== 0 ? 1 : 0)
   }
   case 'bench': {
     ensureInstalled()
