@@ -52,13 +52,13 @@ describe('loadActivationDumpFolder on the capture.py fixture (llama-kjv, 2 shard
   it.each([
     [{ maxTokens: 50, seed: 3 }],
     [{ maxTokens: 4096, seed: 0, maxSpan: 4 }],
-    [{ maxTokens: 64, seed: 1, reducer: createRandomProjection({ dims: 16, seed: 5 }) }],
+    [{ maxTokens: 64, seed: 1, reducer: createRandomProjection({ rank: 16, seed: 5 }) }],
   ])('gives exactly the store of createActivationStore on the same states (%o)', (opts) => {
     const ref = concatFixture()
     const a = loadActivationDumpFolder(fixture, opts)
     const b = createActivationStore(
       { states: ref.states, tags: { sequence: ref.sequence, position: ref.position } },
-      { ...opts, ...(opts.reducer ? { reducer: createRandomProjection({ dims: 16, seed: 5 }) } : {}) },
+      { ...opts, ...(opts.reducer ? { reducer: createRandomProjection({ rank: 16, seed: 5 }) } : {}) },
     )
     expect(a.samples).toBe(b.samples)
     expect(a.dims).toBe(b.dims)
