@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs'
-import { isAbsolute, join, relative, resolve } from 'node:path'
+import { isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { PruneError, createRng, matrix, type Matrix } from '@mi-prun/core'
 import {
   type SafetensorsFile,
@@ -199,7 +199,7 @@ export function openActivationDump(path: string): OpenedDump {
       throw bad(indexPath, `shards[${k}] must be {file: string, rows: positive integer}`)
     const full = resolve(path, e.file)
     const rel = relative(root, existsSync(full) ? realpathSync(full) : full)
-    if (isAbsolute(e.file) || rel.startsWith('..') || isAbsolute(rel))
+    if (isAbsolute(e.file) || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
       throw bad(indexPath, `shards[${k}].file "${e.file}" points outside the dump folder`)
     if (!existsSync(full)) throw bad(indexPath, `shards[${k}].file "${e.file}" does not exist`)
     const s = openShard(full, { T: T as number, d: d as number, dtype, rows: e.rows as number })

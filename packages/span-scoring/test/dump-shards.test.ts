@@ -1,4 +1,12 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -161,6 +169,12 @@ describe('hostile dumps are refused as INVALID_DUMP naming file and problem', ()
       f,
       /index\.json: shards\[1\]\.file "\.\.\/d0\/states-00001\.safetensors" points outside the dump folder/,
     )
+  })
+  it('a shard that is a symlink to a file outside the folder', () => {
+    const f = copy()
+    rmSync(join(f, 'states-00001.safetensors'))
+    symlinkSync(join(fixture, 'states-00001.safetensors'), join(f, 'states-00001.safetensors'))
+    refused(f, /shards\[1\]\.file "states-00001\.safetensors" points outside the dump folder/)
   })
   it('a dtype that differs from the index', async () => {
     const f = copy()
