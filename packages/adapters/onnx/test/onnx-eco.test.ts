@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { TensorProto_DataType } from 'onnx-buf'
+import { clone, create } from '@bufbuild/protobuf'
+import { NodeProtoSchema, TensorProto_DataType, ValueInfoProtoSchema } from 'onnx-buf'
 import {
   discoverBlocks,
   inspectOnnxModel,
@@ -75,6 +76,35 @@ describe.skipIf(!have('llama/ts'))('residualInput', () => {
     expect(chosen.hiddenStates).toEqual(plain.hiddenStates)
     // The no-op Cast(to=FLOAT) of RMSNorm is seen through: h_0 is the embedding output itself.
     expect(plain.hiddenStates[0]).toBe('/model/embed_tokens/Gather_output_0')
+  })
+})
+
+describe.skipIf(!have('llama/ts'))('two equally long residual chains', () => {
+  it('the error names both first tensors and the residualInput option, which resolves it', async () => {
+    // Two copies of one decoder side by side in one graph (the copy's computed tensors prefixed).
+    const lf = await readModelFile(join(FIX, 'llama', 'ts', 'model.onnx'))
+    const g = lf.model.graph!
+    const shared = new Set([...g.initializer.map((t) => t.name), ...g.input.map((v) => v.name)])
+    const p = (t: string): string => (t === '' || shared.has(t) ? t : `copy/${t}`)
+    const copies = g.node.map((n) => {
+      const c = clone(NodeProtoSchema, n)
+      c.name = `copy${n.name}`
+      c.input = n.input.map(p)
+      c.output = n.output.map(p)
+      return c
+    })
+    g.node.push(...copies)
+    g.output.push(...g.output.map((o) => create(ValueInfoProtoSchema, { name: p(o.name) })))
+    const h0 = '/model/embed_tokens/Gather_output_0'
+    expect(() => discoverBlocks(lf.model, { numBlocks: 4 })).toThrow(
+      new RegExp(
+        `2 residual chains of equal length 8 start at tensors '(copy/)?${h0}', '(copy/)?${h0}'.*residualInput`,
+      ),
+    )
+    const a = discoverBlocks(lf.model, { numBlocks: 4, residualInput: h0 })
+    const b = discoverBlocks(lf.model, { numBlocks: 4, residualInput: `copy/${h0}` })
+    expect(a.hiddenStates[0]).toBe(h0)
+    expect(b.hiddenStates).toEqual(a.hiddenStates.map((t) => `copy/${t}`))
   })
 })
 
