@@ -71,8 +71,8 @@ export const optionSpecs = Object.freeze({
   backend: {
     type: 'string',
     valueName: 'NAME',
-    defaultText: 'wasm (HF folders) / cpu (ONNX)',
-    description: 'compute backend: wasm | cpu for HF folders; cpu for ONNX',
+    defaultText: 'ort (HF folders) / cpu (ONNX)',
+    description: 'compute backend: ort (ONNX Runtime) | wasm | cpu | tensorflow for HF folders; cpu for ONNX',
   },
   remove: { type: 'string', valueName: 'N', description: 'number of blocks to remove' },
   ratio: { type: 'string', valueName: 'R', description: 'fraction of blocks to remove, N = ⌈T·R⌉' },
