@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { openCheckpoint } from '@mi-prun/safetensors'
 import { parseModel, runReference, sumNextTokenNll } from '@mi-prun/families'
@@ -91,6 +91,31 @@ describe('float64 reference engine vs transformers (float64) goldens', () => {
       if (Object.keys(worst).length === FAMILIES.length) console.log('largest relative error', worst)
     })
   }
+  // What the compatibility table (scripts/compat-table.mjs) shows for the reference engine comes from here:
+  // written with MI_PRUN_UPDATE_RESULTS=1, otherwise every recorded verdict must be what this run found.
+  it('the recorded results (test/results/reference.json) are what this run measured', () => {
+    const measured = Object.fromEntries(
+      FAMILIES.filter((n) => worst[n] !== undefined).map((n) => [
+        n,
+        { forward: worst[n]! < TOL, skip: worst[n]! < TOL, maxRelError: worst[n]! },
+      ]),
+    )
+    if (Object.keys(measured).length !== FAMILIES.length) return // a filtered run: nothing to compare
+    const file = join(import.meta.dirname, 'results', 'reference.json')
+    if (process.env.MI_PRUN_UPDATE_RESULTS === '1') {
+      mkdirSync(dirname(file), { recursive: true })
+      writeFileSync(file, JSON.stringify({ tolerance: TOL, families: measured }, null, 2) + '\n')
+    }
+    const recorded = JSON.parse(readFileSync(file, 'utf8')) as {
+      families: Record<string, { forward: boolean; skip: boolean; maxRelError: number }>
+    }
+    for (const [n, m] of Object.entries(measured)) {
+      const r = recorded.families[n]
+      expect(r, `${n} missing from ${file}: run with MI_PRUN_UPDATE_RESULTS=1`).toBeDefined()
+      expect([r!.forward, r!.skip], n).toEqual([m.forward, m.skip])
+      expect(r!.maxRelError, n).toBeLessThan(TOL)
+    }
+  })
 })
 
 describe('the goldens tell a wrong reading from a right one', () => {
