@@ -50,6 +50,13 @@ describe('options', () => {
         greedy: true,
       } as never),
     ).rejects.toThrow(/unknown option "greedy"/)
+    // without the memory arena the numbers are the same
+    const lean = await loadHfOnOrt(dir, { intraOpNumThreads: 2, memoryArena: false })
+    const b = { batch: 1, seqLen: 6, ids: Int32Array.of(1, 2, 3, 4, 5, 6) }
+    const x = (await model.forward(b)).logits!.data
+    const y = (await lean.forward(b)).logits!.data
+    expect(Buffer.from(y.buffer).equals(Buffer.from(x.buffer))).toBe(true)
+    await lean.dispose()
     await model.dispose()
   })
 })

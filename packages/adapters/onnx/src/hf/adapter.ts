@@ -51,9 +51,14 @@ export interface HfOnOrtOptions {
   readonly providers?: readonly string[]
   /** Threads of ONNX Runtime's intra-op pool (default: ONNX Runtime's, one per physical core). */
   readonly intraOpNumThreads?: number
+  /**
+   * Keep ONNX Runtime's CPU memory arena (default true: fastest). false returns activation memory
+   * after each run, so the resident peak stays near the weights plus one pass's activations.
+   */
+  readonly memoryArena?: boolean
 }
 
-const OPTION_KEYS = ['ort', 'providers', 'intraOpNumThreads'] as const
+const OPTION_KEYS = ['ort', 'providers', 'intraOpNumThreads', 'memoryArena'] as const
 
 export interface HfOrtModelAdapter extends ModelAdapter {
   readonly arch: Arch
@@ -175,6 +180,7 @@ export async function loadHfOnOrt(dir: string, options: HfOnOrtOptions = {}): Pr
     providers,
     externalDataDir: ckpt.dir,
     ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
+    ...(options.memoryArena === false ? { sessionOptions: { enableCpuMemArena: false } } : {}),
   }
   const graph = buildHfGraph(arch, ckpt)
   const { session, provider } = await createSession(
