@@ -1,4 +1,4 @@
-import { createRng } from '@mi-prun/core'
+import { assertKnownOptions, createRng } from '@mi-prun/core'
 import type { ModelAdapter } from '@mi-prun/core'
 import { argmaxRow } from './logprob.js'
 
@@ -86,6 +86,15 @@ export async function measureLatency(
   skip: readonly number[] | undefined,
   options: LatencyOptions = {},
 ): Promise<LatencyResult> {
+  assertKnownOptions('@mi-prun/eval', options, [
+    'promptLength',
+    'decodeTokens',
+    'runs',
+    'warmup',
+    'seed',
+    'prompt',
+    'onProgress',
+  ] satisfies (keyof LatencyOptions)[])
   const { promptLength = 64, decodeTokens = 8, runs = 5, warmup = 1, seed = 0, onProgress } = options
   for (const [name, v, min] of [
     ['promptLength', promptLength, 1],

@@ -64,6 +64,11 @@ export interface OnnxLoadOptions {
   readonly file?: string
   /** How many per-skip-set sessions to keep (least recently used dropped). Default 4. */
   readonly maxSessions?: number
+  /**
+   * Tensor name of h_0 when discovery finds several equally long residual chains (its error names the
+   * candidates).
+   */
+  readonly residualInput?: string
 }
 
 export interface CreateOnnxAdapterOptions extends OnnxLoadOptions {
@@ -221,6 +226,7 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
   const structure = discoverBlocks(loaded.model, {
     where: forwardFile,
     ...(cfgBlocks !== undefined ? { numBlocks: cfgBlocks } : {}),
+    ...(options.residualInput !== undefined ? { residualInput: options.residualInput } : {}),
   })
   const ort = await resolveOrt(options.ort)
   const providers =
@@ -285,7 +291,12 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
       let model = loaded.model
       let names = structure.hiddenStates
       if (skip.length > 0) {
-        const pr = pruneGraph(model, structure, skip, { renumber: false, where: forwardFile, allowAll: true })
+        const pr = pruneGraph(model, structure, skip, {
+          renumber: false,
+          where: forwardFile,
+          allowAll: true,
+          keepUnusedKv: true,
+        })
         model = pr.model
         names = pr.hiddenStates
       }
@@ -354,14 +365,18 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
   const logitsName = plain.session.outputNames.includes('logits') ? 'logits' : plain.session.outputNames[0]!
 
   const asMatrix = (t: OrtTensorLike, what: string): Matrix => {
-    if (!(t.data instanceof Float32Array)) {
+    const cols = t.dims[t.dims.length - 1]!
+    if (t.data instanceof Float32Array) return matrix(t.data.length / cols, cols, t.data)
+    // fp16 graphs (onnxruntime's float16 converter, keep_io_types false, or fp16 hidden states):
+    // upcast exactly to float32 for scoring; the graph itself stays fp16.
+    const f32 = t.type === 'float16' ? float16ToFloat32(t.data) : undefined
+    if (f32 === undefined) {
       throw new PruneError(
         'UNSUPPORTED_ARCHITECTURE',
-        `${PKG} ${what} is ${t.type}, not float32: export the model in float32`,
+        `${PKG} ${what} is ${t.type}; mi-prun reads float32 and float16 tensors`,
       )
     }
-    const cols = t.dims[t.dims.length - 1]!
-    return matrix(t.data.length / cols, cols, t.data)
+    return matrix(f32.length / cols, cols, f32)
   }
 
   const adapter: OnnxModelAdapter = {
@@ -528,4 +543,29 @@ export function nllFromLogits(logits: Matrix, b: TokenBatch): NllResult {
     }
   }
   return { sumNll: sum, tokens }
+}
+
+/** Exact float16 -> float32 conversion of ORT's float16 data (raw bits in a Uint16Array, or a Float16Array). */
+export function float16ToFloat32(data: unknown): Float32Array | undefined {
+  if (data instanceof Uint16Array) {
+    const out = new Float32Array(data.length)
+    for (let i = 0; i < data.length; i++) {
+      const h = data[i]!
+      const sign = h & 0x8000 ? -1 : 1
+      const e = (h >> 10) & 0x1f
+      const m = h & 0x3ff
+      out[i] =
+        e === 0
+          ? sign * m * 2 ** -24
+          : e === 31
+            ? m === 0
+              ? sign * Infinity
+              : NaN
+            : sign * (1024 + m) * 2 ** (e - 25)
+    }
+    return out
+  }
+  const F16 = (globalThis as { Float16Array?: new (...a: never[]) => ArrayLike<number> }).Float16Array
+  if (F16 !== undefined && data instanceof F16) return Float32Array.from(data as ArrayLike<number>)
+  return undefined
 }
