@@ -219,7 +219,12 @@ export async function loadHfOnOrt(dir: string, options: HfOnOrtOptions = {}): Pr
     arch,
     async forward(b: TokenBatch, o: ForwardOptions = {}): Promise<ForwardResult> {
       alive()
-      validateTokenBatch(PKG_NAME, b, { vocabSize: arch.vocabSize, maxPositions: arch.maxPositions })
+      // only a learned position table bounds the length (RoPE runs past max_position_embeddings,
+      // which is what dynamic NTK scaling is for)
+      validateTokenBatch(PKG_NAME, b, {
+        vocabSize: arch.vocabSize,
+        ...(arch.embedding.positions === undefined ? {} : { maxPositions: arch.maxPositions }),
+      })
       const skip = new Set(normaliseSkip(PKG_NAME, o.skip, T))
       const wantHidden = o.hiddenStates === true || o.onHiddenState !== undefined
       const wantLogits = o.logits ?? true
