@@ -182,7 +182,7 @@ const ours = {
     rssAfterLoad,
     rssPeak,
     peakOverWeights: (rssPeak - rss0) / weightsBytes,
-    note: 'RSS of this Node process (sampled every 10 ms) above its level before loading, over the safetensors file size; the forward and decoder sessions are both open',
+    note: 'RSS of this Node process (sampled every 10 ms) above its level before loading, over the safetensors file size; one ORT session serves forward and decode; the peak includes the activations of the calibration batch (logits 4×128×49152 f32 alone are 100 MB) and the CPU arena of ONNX Runtime',
   },
 }
 const ratios =

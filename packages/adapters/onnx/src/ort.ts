@@ -82,6 +82,8 @@ export interface SessionSpec {
   readonly intraOpNumThreads?: number
   /** Folder of the external-data files, for models created from bytes. */
   readonly externalDataDir?: string
+  /** Further ORT session options (e.g. `enableCpuMemArena: false`), merged last. */
+  readonly sessionOptions?: Readonly<Record<string, unknown>>
 }
 
 /**
@@ -101,6 +103,7 @@ export async function createSession(
     if (spec.intraOpNumThreads !== undefined) options.intraOpNumThreads = spec.intraOpNumThreads
     if (spec.externalDataDir !== undefined)
       options.extra = { session: { model_external_initializers_file_folder_path: spec.externalDataDir } }
+    if (spec.sessionOptions !== undefined) Object.assign(options, spec.sessionOptions)
     try {
       return { session: await ort.InferenceSession.create(model, options), provider: p }
     } catch (cause) {

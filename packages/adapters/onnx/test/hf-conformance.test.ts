@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describeAdapter } from '@mi-prun/testkit'
 import { loadHfOnOrt } from '@mi-prun/adapter-onnx'
@@ -9,6 +10,15 @@ for (const name of ['llama-gqa', 'gpt2-sharded']) {
   describeAdapter({
     name: `HF ${name} on ONNX Runtime`,
     load: () => loadHfOnOrt(join(fixtures, name), { intraOpNumThreads: 1 }),
+    reload: (dir) => loadHfOnOrt(dir, { intraOpNumThreads: 1 }),
+  })
+}
+// two of the families fixtures: per-layer config lists cut on export (gemma3), experts (mixtral)
+const families = join(import.meta.dirname, '..', '..', '..', 'testkit', 'fixtures', 'families')
+for (const name of ['gemma3', 'mixtral'].filter((n) => existsSync(join(families, n)))) {
+  describeAdapter({
+    name: `HF ${name} on ONNX Runtime`,
+    load: () => loadHfOnOrt(join(families, name), { intraOpNumThreads: 1 }),
     reload: (dir) => loadHfOnOrt(dir, { intraOpNumThreads: 1 }),
   })
 }

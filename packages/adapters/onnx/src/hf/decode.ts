@@ -66,7 +66,7 @@ export function createDecoder(
           'INVALID_INPUT',
           `${PKG} the cache holds ${cache.batch} sequences, the step has ${batch}`,
         )
-      if (cache.past + seqLen > arch.maxPositions)
+      if (arch.embedding.positions !== undefined && cache.past + seqLen > arch.maxPositions)
         throw new PruneError(
           'INVALID_INPUT',
           `${PKG} ${cache.past + seqLen} positions exceed the model's ${arch.maxPositions}: generate fewer tokens`,
