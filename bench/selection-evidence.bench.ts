@@ -7,7 +7,7 @@
 // Every method sees the same calibration tokens: subset s's draw of `samples` × `seqLen` tokens (MI states
 // and the loss-based selectors alike). Writes bench/results/selection-evidence.{json,md}.
 // SELECTION_EVIDENCE_MODELS=a,b picks models; SELECTION_EVIDENCE_QUICK=1 runs a smoke-test size.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { BlockIndex, Selection, TokenBatch } from '@mi-prun/core'
@@ -96,6 +96,7 @@ for (const m of models) {
   const session = await openSession(ctx, modelDir, sessionSettings(ctx))
   const adapter = session.adapter
   const T = adapter.info.numBlocks
+  rmSync(calibFile, { force: true }) // the session has read it
   const Ns = [...Array(Math.ceil(T / 4)).keys()].map((i) => i + 1)
   log(`${m}: T=${T}, N=${Ns.join(',')}`)
   // calibration loss of subset s: all of its calibration sequences (the tokens the MI states come from)
