@@ -78,6 +78,16 @@ function spearman(a: readonly number[], b: readonly number[]): number {
 
 const results: Array<Record<string, unknown>> = []
 const md: string[] = ['# Selection evidence (issue 14)', '']
+/** Writes the results so far (after every model, so a long run leaves its finished models on disk). */
+function write(): void {
+  const settingsLine = `Settings: calibration = ${S.samples} × ${S.seqLen} tokens per subset drawn from the first ${S.calibChars} characters of data/kjv/train.txt (seed ${S.seed}), the same tokens for the MI states and every loss-based selector (SLEB, mi-rerank); MI estimator ${S.estimator}, reducer ${S.reducer}; held-out PPL on the first ${S.heldWindows} windows × ${S.heldWindow} tokens of data/kjv/test.txt, ± = standard error over windows (delta method); random over ${S.randomSeeds} seeds; oracle = exhaustive held-out PPL over every N-subset (cap ${S.oracleCap}). FP = forward-pass equivalents (T blocks over the calibration tokens; the LM head not counted): mi-rerank 1 dense pass + Σ (T − start − N)/T per re-ranked set; FBS/ShortGPT 1; SLEB full passes. mi-rerank protects block 0 and T−1 (endPolicy 'protect'), SLEB its default barriers, FBS/ShortGPT nothing. ${quick ? 'QUICK smoke-test size.' : ''}`
+  const out = join(here, 'results', process.env.SELECTION_EVIDENCE_OUT ?? 'selection-evidence')
+  writeFileSync(`${out}.json.tmp`, `${JSON.stringify({ settings: S, models: results }, null, 2)}\n`)
+  renameSync(`${out}.json.tmp`, `${out}.json`)
+  writeFileSync(`${out}.md.tmp`, `${[...md, settingsLine].join('\n')}\n`)
+  renameSync(`${out}.md.tmp`, `${out}.md`)
+}
+
 for (const m of models) {
   const modelDir = join(root, 'models', m)
   const calibFile = join(here, 'results', `.selection-calib-${process.pid}.txt`)
@@ -304,13 +314,7 @@ for (const m of models) {
       .join(', ')}`,
     '',
   )
+  write()
 }
-md.push(
-  `Settings: calibration = ${S.samples} × ${S.seqLen} tokens per subset drawn from the first ${S.calibChars} characters of data/kjv/train.txt (seed ${S.seed}), the same tokens for the MI states and every loss-based selector (SLEB, mi-rerank); MI estimator ${S.estimator}, reducer ${S.reducer}; held-out PPL on the first ${S.heldWindows} windows × ${S.heldWindow} tokens of data/kjv/test.txt, ± = standard error over windows (delta method); random over ${S.randomSeeds} seeds; oracle = exhaustive held-out PPL over every N-subset (cap ${S.oracleCap}). FP = forward-pass equivalents (T blocks over the calibration tokens; the LM head not counted): mi-rerank 1 dense pass + Σ (T − start − N)/T per re-ranked set; FBS/ShortGPT 1; SLEB full passes. mi-rerank protects block 0 and T−1 (endPolicy 'protect'), SLEB its default barriers, FBS/ShortGPT nothing. ${quick ? 'QUICK smoke-test size.' : ''}`,
-)
-const out = join(here, 'results', 'selection-evidence')
-writeFileSync(`${out}.json.tmp`, `${JSON.stringify({ settings: S, models: results }, null, 2)}\n`)
-renameSync(`${out}.json.tmp`, `${out}.json`)
-writeFileSync(`${out}.md.tmp`, `${md.join('\n')}\n`)
-renameSync(`${out}.md.tmp`, `${out}.md`)
+write()
 console.log(md.join('\n'))
