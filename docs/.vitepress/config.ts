@@ -17,6 +17,7 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: 'Library use', link: '/guide/library' },
       { text: 'Extending mi-prun', link: '/guide/extending' },
       { text: 'Examples', link: '/guide/examples' },
+      { text: 'Compatibility', link: '/guide/compatibility' },
       { text: 'MI-rerank selector', link: '/guide/mi-rerank' },
     ],
   },

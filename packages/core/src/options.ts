@@ -2,7 +2,7 @@
  * The one check every public factory runs on its options object: an unknown key is a `TypeError`
  * that names the closest valid key, so `createKsgEstimator({ neighbors: 5 })` fails loudly instead
  * of silently running the default `k`. Argument errors are `TypeError`/`RangeError` in every package
- * (domain failures are `PruneError`); see docs/guide/errors.md.
+ * (domain failures are `PruneError`); see docs/guide/extending.md#errors.
  */
 
 /** Levenshtein distance between two short strings (option names). */

@@ -11,6 +11,7 @@ import { parseLlama, parseMistral, parseQwen2 } from './families/llama.js'
 import { parseMixtral } from './families/mixtral.js'
 import { parseGranite, parseOlmo2, parsePhi3, parseSmolLM3 } from './families/others.js'
 import { parseQwen3, parseQwen3Moe } from './families/qwen3.js'
+import { NUMERICS_KEYS } from './numerics-keys.js'
 
 const P = '[@mi-prun/families]'
 
@@ -20,6 +21,8 @@ export interface Family {
   readonly modelTypes: readonly string[]
   /** `architectures[0]` class names (used when model_type is absent); the first is the default. */
   readonly classes: readonly string[]
+  /** The config keys that change numerics and that this family implements (numerics-keys.ts). */
+  readonly numericsKeys: readonly string[]
   /** Config keys that do not change numerics for this family (beyond the global list). */
   readonly ignoredKeys: readonly string[]
   /** The key holding the block count. */
@@ -44,6 +47,7 @@ function cutMaxWindowLayers(cfg: Config, kept: readonly number[], out: Record<st
 
 export const families = Object.freeze({
   llama: {
+    numericsKeys: NUMERICS_KEYS.llama,
     modelTypes: ['llama'],
     classes: ['LlamaForCausalLM'],
     ignoredKeys: [],
@@ -53,6 +57,7 @@ export const families = Object.freeze({
     parse: (r, a) => parseLlama(r, a),
   },
   mistral: {
+    numericsKeys: NUMERICS_KEYS.mistral,
     modelTypes: ['mistral'],
     classes: ['MistralForCausalLM'],
     ignoredKeys: [],
@@ -62,6 +67,7 @@ export const families = Object.freeze({
     parse: (r, a) => parseMistral(r, a),
   },
   qwen2: {
+    numericsKeys: NUMERICS_KEYS.qwen2,
     modelTypes: ['qwen2'],
     classes: ['Qwen2ForCausalLM'],
     ignoredKeys: [],
@@ -72,6 +78,7 @@ export const families = Object.freeze({
     cut: cutMaxWindowLayers,
   },
   qwen3: {
+    numericsKeys: NUMERICS_KEYS.qwen3,
     modelTypes: ['qwen3'],
     classes: ['Qwen3ForCausalLM'],
     ignoredKeys: [],
@@ -82,6 +89,7 @@ export const families = Object.freeze({
     cut: cutMaxWindowLayers,
   },
   qwen3_moe: {
+    numericsKeys: NUMERICS_KEYS.qwen3_moe,
     modelTypes: ['qwen3_moe'],
     classes: ['Qwen3MoeForCausalLM'],
     ignoredKeys: [],
@@ -101,6 +109,7 @@ export const families = Object.freeze({
     },
   },
   mixtral: {
+    numericsKeys: NUMERICS_KEYS.mixtral,
     modelTypes: ['mixtral'],
     classes: ['MixtralForCausalLM'],
     ignoredKeys: [],
@@ -110,6 +119,7 @@ export const families = Object.freeze({
     parse: (r, a) => parseMixtral(r, a),
   },
   gemma2: {
+    numericsKeys: NUMERICS_KEYS.gemma2,
     modelTypes: ['gemma2'],
     classes: ['Gemma2ForCausalLM'],
     ignoredKeys: [],
@@ -123,6 +133,7 @@ export const families = Object.freeze({
     },
   },
   gemma3_text: {
+    numericsKeys: NUMERICS_KEYS.gemma3_text,
     modelTypes: ['gemma3_text'],
     classes: ['Gemma3ForCausalLM'],
     ignoredKeys: [],
@@ -138,6 +149,7 @@ export const families = Object.freeze({
     },
   },
   phi3: {
+    numericsKeys: NUMERICS_KEYS.phi3,
     modelTypes: ['phi3'],
     classes: ['Phi3ForCausalLM'],
     ignoredKeys: [],
@@ -147,6 +159,7 @@ export const families = Object.freeze({
     parse: (r, a) => parsePhi3(r, a),
   },
   olmo2: {
+    numericsKeys: NUMERICS_KEYS.olmo2,
     modelTypes: ['olmo2'],
     classes: ['Olmo2ForCausalLM'],
     ignoredKeys: [],
@@ -156,6 +169,7 @@ export const families = Object.freeze({
     parse: (r, a) => parseOlmo2(r, a),
   },
   granite: {
+    numericsKeys: NUMERICS_KEYS.granite,
     modelTypes: ['granite'],
     classes: ['GraniteForCausalLM'],
     ignoredKeys: [],
@@ -165,6 +179,7 @@ export const families = Object.freeze({
     parse: (r, a) => parseGranite(r, a),
   },
   smollm3: {
+    numericsKeys: NUMERICS_KEYS.smollm3,
     modelTypes: ['smollm3'],
     classes: ['SmolLM3ForCausalLM'],
     ignoredKeys: [],
@@ -181,6 +196,7 @@ export const families = Object.freeze({
     },
   },
   gpt_neox: {
+    numericsKeys: NUMERICS_KEYS.gpt_neox,
     modelTypes: ['gpt_neox'],
     classes: ['GPTNeoXForCausalLM'],
     // classifier_dropout: sequence-classification head only
@@ -191,6 +207,7 @@ export const families = Object.freeze({
     parse: (r, a) => parseGptNeox(r, a),
   },
   gpt2: {
+    numericsKeys: NUMERICS_KEYS.gpt2,
     modelTypes: ['gpt2'],
     classes: ['GPT2LMHeadModel'],
     ignoredKeys: [],
@@ -232,8 +249,36 @@ export function parseModel(
   where = 'config.json',
 ): Arch {
   const { name, family, architecture } = familyOf(cfg)
+  return parseWithFamily(family, name, architecture, cfg, tensorNames, where)
+}
+
+/**
+ * parseModel with an explicit family (tests use it to show that dropping a key from a family's
+ * numerics list makes configs with that key refused).
+ */
+export function parseWithFamily(
+  family: Family,
+  name: string,
+  architecture: string,
+  cfg: Config,
+  tensorNames: ReadonlySet<string> = new Set(),
+  where = 'config.json',
+): Arch {
   const r = new ConfigReader(cfg, name, where)
   const arch = family.parse(r, architecture, tensorNames)
+  const listed = new Set(family.numericsKeys)
+  const unlisted = r.readKeys.filter((k) => !listed.has(k))
+  const present = unlisted.filter((k) => cfg[k] !== undefined)
+  if (present.length > 0)
+    throw r.unsupported(
+      present[0]!,
+      cfg[present[0]!],
+      `the ${name} numerics keys: ${family.numericsKeys.join(', ')}`,
+    )
+  if (unlisted.length > 0)
+    throw new Error(
+      `${P} internal: the ${name} parser reads ${unlisted.join(', ')}, missing from its numericsKeys list`,
+    )
   r.finish(family.ignoredKeys)
   return arch
 }

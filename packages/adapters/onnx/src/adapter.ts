@@ -35,7 +35,8 @@ import {
   type OrtSource,
   type OrtTensorLike,
 } from './ort.js'
-import { PKG, encodeModel, isFloatTensor, numElements, toSafeInt } from './proto.js'
+import { PKG, encodeModel, toSafeInt } from './proto.js'
+import { weightSummary } from './weights.js'
 import { pruneGraph, withHiddenOutputs } from './surgery.js'
 
 /** This package's name, for the shared boundary checks of `@mi-prun/core`. */
@@ -135,18 +136,6 @@ async function locate(
       `${PKG} ${join(onnxDir, pick)} does not exist; the folder has ${files.join(', ')}`,
     )
   return { root: resolve(abs), onnxDir, forwardFile: join(onnxDir, pick), files }
-}
-
-function dtypeName(t: number): string {
-  const names: Record<number, string> = {
-    [TensorProto_DataType.FLOAT]: 'F32',
-    [TensorProto_DataType.FLOAT16]: 'F16',
-    [TensorProto_DataType.BFLOAT16]: 'BF16',
-    [TensorProto_DataType.DOUBLE]: 'F64',
-    [TensorProto_DataType.INT8]: 'I8',
-    [TensorProto_DataType.UINT8]: 'U8',
-  }
-  return names[t] ?? `onnx:${t}`
 }
 
 const ORT_TYPES: Record<number, string> = {
@@ -253,8 +242,7 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
     num('hidden_size') ??
     num('n_embd') ??
     (embInit !== undefined ? toSafeInt(embInit.dims[1]!, 'embedding cols') : 0)
-  let parameters = 0
-  for (const t of g.initializer) if (isFloatTensor(t)) parameters += numElements(t)
+  const weights = weightSummary(g)
   const info: ModelInfo = {
     architecture:
       Array.isArray(cfg?.architectures) && typeof cfg.architectures[0] === 'string'
@@ -266,8 +254,8 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
     hiddenSize,
     vocabSize: vocab,
     maxPositions: num('max_position_embeddings') ?? num('n_positions') ?? 0,
-    parameters,
-    dtype: embInit !== undefined ? dtypeName(embInit.dataType) : 'unknown',
+    parameters: weights.parameters,
+    dtype: weights.dtype,
     backend,
   }
   const maxSessions = options.maxSessions ?? 4
@@ -459,7 +447,7 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
           const st = src === loaded ? structure : discoverBlocks(src.model, { where: src.path, numBlocks: T })
           const pr = pruneGraph(src.model, st, gone, { renumber: true, where: src.path })
           const dest = join(tmp, sub, f)
-          await writeModelFile(pr.model, src.dir, dest)
+          await writeModelFile(pr.model, src.dir, dest, src.path)
           // Refuse to publish a graph onnxruntime cannot load.
           const check = await createSession(ort, dest, { providers: ['cpu'] }, dest)
           await check.session.release?.()

@@ -120,6 +120,16 @@ describe.each(cases)('onnx-eco %s/%s', (fam, variant) => {
       for (let i = 0; i < golden.numBlocks; i++) {
         const out = join(tmp, `${fam}-${variant}-${i}`)
         await adapter.exportPruned([i], out)
+        // External data keeps the input's own file-name convention (model.onnx.data / model.onnx_data).
+        expect(
+          readdirSync(out)
+            .filter((f) => f.startsWith('model.onnx'))
+            .sort(),
+        ).toEqual(
+          readdirSync(dir)
+            .filter((f) => f.startsWith('model.onnx'))
+            .sort(),
+        )
         const pruned = await loadOnnxModel(out, { ort, intraOpNumThreads: 1 })
         try {
           expect(pruned.info.numBlocks).toBe(golden.numBlocks - 1)

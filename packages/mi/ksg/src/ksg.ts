@@ -72,7 +72,7 @@ export interface KsgEstimator extends MIEstimator {
   estimateMany(x: Matrix, y: Matrix, ks: readonly number[], options?: EstimateOptions): number[]
 }
 
-/** A value of the right type outside its range or not one of the choices: `RangeError` (docs/guide/errors.md). */
+/** A value of the right type outside its range or not one of the choices: `RangeError` (docs/guide/extending.md#errors). */
 function rangeError(message: string): RangeError {
   return new RangeError(`${P} ${message}`)
 }
@@ -116,7 +116,7 @@ const KSG_OPTION_KEYS = [
  *
  * Errors: PruneError for non-finite values, different row counts, empty input, k ≥ N, a Theiler window that
  * leaves some row fewer than k eligible neighbours; TypeError for an unknown option key or a wrong type,
- * RangeError for an option value out of range (docs/guide/errors.md).
+ * RangeError for an option value out of range (docs/guide/extending.md#errors).
  *
  * [1] A. Kraskov, H. Stögbauer, P. Grassberger, "Estimating mutual information", Phys. Rev. E 69, 066138 (2004).
  * [2] J. Theiler, "Spurious dimension from correlation algorithms applied to limited time-series data",
