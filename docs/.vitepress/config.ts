@@ -18,6 +18,7 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: 'Extending mi-prun', link: '/guide/extending' },
       { text: 'Examples', link: '/guide/examples' },
       { text: 'Compatibility', link: '/guide/compatibility' },
+      { text: 'MI-rerank selector', link: '/guide/mi-rerank' },
     ],
   },
 ]
