@@ -38,6 +38,7 @@ import { CliError, exitCodes } from './errors.js'
 import { countingAdapter, openModel } from './model.js'
 import type { ModelLocation } from './model.js'
 import { floatOption, intOption, listOption, stringOption } from './options.js'
+import { enterPhase } from './phase.js'
 import { createMiScorer, parseEstimatorSpec, parseReducerSpec } from './scoring.js'
 
 /** What a selector reads: an MI span scorer, ShortGPT BI, angular distance, the calibration loss, or nothing. */
@@ -197,6 +198,7 @@ export async function openSession(
   ctx.log(`loading ${modelPath}`)
   const { adapter: raw, location } = await openModel(modelPath, settings.backend)
   try {
+    await enterPhase('load')
     const adapter = countingAdapter(raw)
     const tokenizer = await loadTokenizer(location.root)
     const streams = await readTokenStreams(settings.calib, tokenizer, adapter.info.vocabSize)

@@ -11,6 +11,7 @@ import { readEchartsSource, renderReportHtml } from '../report/html.js'
 import { budgetFrom, openSession, parseSelectorName, selectorRegistry, sessionSettings } from '../session.js'
 import type { SelectorName } from '../session.js'
 import { selectionOptions } from './select.js'
+import { enterPhase } from '../phase.js'
 
 const defaultSelectors: readonly SelectorName[] = [
   'fbs',
@@ -41,7 +42,7 @@ export const compareCommand: CommandSpec = {
       )
     const settings = sessionSettings(ctx, { subsets: 3, samples: 16 })
     const names = listOption(ctx.values, 'selector').map(parseSelectorName)
-    const staged = await stageOutput(out, ctx.values.force === true)
+    const staged = await stageOutput(out, ctx.values.force === true, { log: ctx.log })
     try {
       const session = await openSession(ctx, ctx.positionals[0]!, settings)
       try {
@@ -63,6 +64,7 @@ export const compareCommand: CommandSpec = {
           maxSpan: intOption(ctx.values, 'max-span', T, 1, T),
           stability: true,
         })
+        await enterPhase('write')
         await writeFile(join(staged.dir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`)
         await writeFile(join(staged.dir, 'report.html'), renderReportHtml(report, await readEchartsSource()))
         await staged.commit()

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -12,6 +12,7 @@ import { readEchartsSource, renderReportHtml } from '../report/html.js'
 import { openSession, sessionSettings } from '../session.js'
 import { blocksForRatio, checkBudget } from '@mi-prun/core'
 import { cliVersion } from '../version.js'
+import { enterPhase } from '../phase.js'
 
 /** The bundled reference model (models/llama-kjv at the repository root). */
 export const referenceModel: string = fileURLToPath(new URL('../../../../models/llama-kjv', import.meta.url))
@@ -44,19 +45,8 @@ export const demoCommand: CommandSpec = {
       estimators: ['gaussian'],
       subsets: 1,
     })
-    // a previous demo's output (it holds a mi-prun report.json) is replaced without --force
-    let force = ctx.values.force === true
-    const previous = join(out, 'report.json')
-    if (!force && existsSync(previous)) {
-      try {
-        force =
-          (JSON.parse(readFileSync(previous, 'utf8')) as { schema?: unknown }).schema === 'mi-prun/report'
-      } catch {
-        force = false
-      }
-      if (force) ctx.log(`replacing the previous demo output in ${out}`)
-    }
-    const staged = await stageOutput(out, force)
+    // a previous mi-prun output there (it holds the marker file) is replaced without --force
+    const staged = await stageOutput(out, ctx.values.force === true, { log: ctx.log, replaceOwn: true })
     try {
       const session = await openSession(ctx, model, settings)
       try {
@@ -87,6 +77,7 @@ export const demoCommand: CommandSpec = {
             calibration: session.calibrationReport(),
           })
         }
+        await enterPhase('write')
         await writeFile(join(staged.dir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`)
         await writeFile(join(staged.dir, 'report.html'), renderReportHtml(report, await readEchartsSource()))
         await staged.commit()

@@ -4,6 +4,7 @@ import { listOption } from '../options.js'
 import type { OptionName } from '../options.js'
 import { budgetFrom, openSession, parseSelectorName, sessionSettings } from '../session.js'
 import type { Session, SelectorName } from '../session.js'
+import { enterPhase } from '../phase.js'
 
 export const selectionOptions: readonly OptionName[] = [
   'remove',
@@ -33,6 +34,7 @@ export async function runSelection(
     const T = session.adapter.info.numBlocks
     const n = budgetFrom(ctx, T)
     ctx.log(`selecting ${n} of ${T} blocks with ${name}`)
+    await enterPhase('select')
     const selection = await session.select(name, n)
     const json = {
       selected: [...selection.selected],
