@@ -1,6 +1,8 @@
 import type { CliIo, CommandSpec } from './command.js'
 import { CliError, describeError, exitCodes } from './errors.js'
-import { optionSpecs, parseCommandLine } from './options.js'
+import { listOption, optionSpecs, parseCommandLine, prevalidate } from './options.js'
+import { parseEstimatorSpec } from './scoring.js'
+import { parseSelectorName } from './session.js'
 import type { OptionSpec } from './options.js'
 import { createProgress } from './progress.js'
 import { commands } from './registry.js'
@@ -74,11 +76,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         `[@mi-prun/cli] unknown command "${name}": choose one of ${Object.keys(commands).join(', ')} (mi-prun --help)`,
       )
     }
-    const { values, positionals } = parseCommandLine(name, rest, spec.options)
+    const { values, positionals } = parseCommandLine(name, rest, spec.options, {
+      required: spec.positionals.filter((p) => p.required).length,
+      max: spec.positionals.length,
+    })
     if (values.help) {
       io.stdout.write(commandHelp(spec))
       return exitCodes.ok
     }
+    prevalidate(values)
+    for (const n of listOption(values, 'selector')) parseSelectorName(n)
+    for (const e of listOption(values, 'estimator')) parseEstimatorSpec(e)
     const required = spec.positionals.filter((p) => p.required).length
     if (positionals.length < required || positionals.length > spec.positionals.length) {
       throw new CliError(

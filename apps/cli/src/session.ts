@@ -1,4 +1,4 @@
-import { checkBudget, blocksForRatio } from '@mi-prun/core'
+import { checkBudget, blocksForRatio, suggestion } from '@mi-prun/core'
 import type {
   ModelAdapter,
   Reducer,
@@ -75,7 +75,7 @@ export function parseSelectorName(name: string): SelectorName {
   if (!(name in selectorRegistry)) {
     throw new CliError(
       exitCodes.usage,
-      `[@mi-prun/cli] --selector ${name} is unknown: choose ${Object.keys(selectorRegistry).join(', ')}`,
+      `[@mi-prun/cli] --selector ${name} is unknown ${suggestion(name, Object.keys(selectorRegistry))}: choose ${Object.keys(selectorRegistry).join(', ')}`,
     )
   }
   return name as SelectorName

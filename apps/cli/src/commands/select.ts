@@ -1,5 +1,6 @@
 import type { Selection } from '@mi-prun/core'
 import type { CommandContext, CommandSpec } from '../command.js'
+import { CliError, exitCodes } from '../errors.js'
 import { listOption } from '../options.js'
 import type { OptionName } from '../options.js'
 import { budgetFrom, openSession, parseSelectorName, sessionSettings } from '../session.js'
@@ -27,6 +28,11 @@ export async function runSelection(
   ctx: CommandContext,
 ): Promise<{ session: Session; selection: Selection; json: Record<string, unknown> }> {
   const names = listOption(ctx.values, 'selector')
+  if (names.length > 1)
+    throw new CliError(
+      exitCodes.usage,
+      `[@mi-prun/cli] ${ctx.command} runs one --selector, got ${names.join(', ')}: pass one, or use \`mi-prun compare\` for several`,
+    )
   const name: SelectorName = parseSelectorName(names[names.length - 1] ?? 'fbs')
   const settings = sessionSettings(ctx)
   const session = await openSession(ctx, ctx.positionals[0]!, settings)
