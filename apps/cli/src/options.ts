@@ -27,17 +27,15 @@ export const optionSpecs = Object.freeze({
     description:
       'calibration input: text files (.txt), JSONL ({"text"} or {"ids"} per line), or pre-tokenised ids (.json: number[][])',
   },
-  samples: { type: 'string', valueName: 'N', defaultText: '32', description: 'calibration sequences' },
+  samples: { type: 'string', valueName: 'N', description: 'calibration sequences' },
   'seq-len': {
     type: 'string',
     valueName: 'L',
-    defaultText: '128',
     description: 'tokens per calibration or evaluation sequence',
   },
   tokens: {
     type: 'string',
     valueName: 'N',
-    defaultText: '2048',
     description: 'token cap: MI samples drawn (seeded) from the calibration tokens',
   },
   estimator: {
@@ -45,7 +43,6 @@ export const optionSpecs = Object.freeze({
     multiple: true,
     variadic: true,
     valueName: 'NAME...',
-    defaultText: 'gaussian',
     description:
       'MI estimator: ksg | gaussian | binning | ensemble:ksg,gaussian (repeatable for score/compare)',
   },
@@ -56,24 +53,26 @@ export const optionSpecs = Object.freeze({
       'rp:32 (rp:d when the hidden size d < 32; chosen by the evidence run, see the docs Results page)',
     description: 'dimension reducer before MI: pca:R | rp:R | none',
   },
-  k: { type: 'string', valueName: 'K', defaultText: '3', description: 'KSG neighbours (must be < samples)' },
+  k: {
+    type: 'string',
+    valueName: 'K',
+    description: 'KSG neighbours (must be < the number of MI samples, see --tokens)',
+  },
   'fbs-k': {
     type: 'string',
     valueName: 'K',
-    defaultText: '5',
     description: 'Fast-Block-Select window budget K = ⌊ln L⌋ + k',
   },
   seed: {
     type: 'string',
     valueName: 'S',
-    defaultText: '0',
     description: 'seed of every random choice (token sampling, projections, random selector)',
   },
   backend: {
     type: 'string',
     valueName: 'NAME',
     defaultText: 'wasm (HF folders) / cpu (ONNX)',
-    description: 'compute backend: wasm | cpu for HF folders; cpu for ONNX',
+    description: 'compute backend: wasm | cpu | tensorflow | auto for HF folders; cpu | cuda for ONNX',
   },
   remove: { type: 'string', valueName: 'N', description: 'number of blocks to remove' },
   ratio: { type: 'string', valueName: 'R', description: 'fraction of blocks to remove, N = ⌈T·R⌉' },
@@ -82,7 +81,6 @@ export const optionSpecs = Object.freeze({
     multiple: true,
     variadic: true,
     valueName: 'NAME...',
-    defaultText: 'fbs',
     description:
       'selection method: fbs | shortgpt | angular | sleb | ppl-rank | random | exact-mi | exact-ppl',
   },
@@ -117,19 +115,16 @@ export const optionSpecs = Object.freeze({
   'max-windows': {
     type: 'string',
     valueName: 'N',
-    defaultText: '64',
     description: 'evaluate at most N perplexity windows',
   },
   'mc-limit': {
     type: 'string',
     valueName: 'N',
-    defaultText: '100',
     description: 'evaluate at most N multiple-choice items',
   },
   subsets: {
     type: 'string',
     valueName: 'K',
-    defaultText: '3',
     description: 'disjoint calibration subsets for the stability (Jaccard) table',
   },
   'max-span': {

@@ -7,10 +7,12 @@ import type { OptionSpec } from './options.js'
 import { createProgress } from './progress.js'
 import { commands } from './registry.js'
 import { cliVersion } from './version.js'
+import { defaultOf } from './defaults.js'
 
-function flagLine(name: string, s: OptionSpec): string {
+function flagLine(command: string, name: string, s: OptionSpec): string {
   const flag = `${s.short ? `-${s.short}, ` : ''}--${name}${s.type === 'string' ? ` ${s.valueName ?? 'VALUE'}` : ''}`
-  return `  ${flag.padEnd(28)} ${s.description}${s.defaultText ? ` (default: ${s.defaultText})` : ''}`
+  const d = defaultOf(command, name) ?? s.defaultText
+  return `  ${flag.padEnd(28)} ${s.description}${d !== undefined ? ` (default: ${d})` : ''}`
 }
 
 /** Help text of one command, generated from the registry. */
@@ -23,7 +25,8 @@ export function commandHelp(spec: CommandSpec): string {
     lines.push('')
   }
   lines.push('flags:')
-  for (const n of [...spec.options, 'json', 'quiet', 'help'] as const) lines.push(flagLine(n, optionSpecs[n]))
+  for (const n of [...spec.options, 'json', 'quiet', 'help'] as const)
+    lines.push(flagLine(spec.name, n, optionSpecs[n]))
   return `${lines.join('\n')}\n`
 }
 

@@ -35,7 +35,7 @@ describe('command line framework', () => {
     expect(r.values.calib).toEqual(['a.txt', 'b.txt'])
     expect(r.positionals).toEqual(['m'])
     expect(() => parseCommandLine('select', ['--nope'], ['remove'])).toThrow(
-      /Unknown option '--nope'.*mi-prun select --help/,
+      /unknown flag --nope.*mi-prun select --help/,
     )
   })
   it('has a frozen registry that the help is generated from', () => {

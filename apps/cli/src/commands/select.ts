@@ -6,6 +6,7 @@ import type { OptionName } from '../options.js'
 import { budgetFrom, openSession, parseSelectorName, sessionSettings } from '../session.js'
 import type { Session, SelectorName } from '../session.js'
 import { enterPhase } from '../phase.js'
+import { defaultOf } from '../defaults.js'
 
 export const selectionOptions: readonly OptionName[] = [
   'remove',
@@ -33,7 +34,9 @@ export async function runSelection(
       exitCodes.usage,
       `[@mi-prun/cli] ${ctx.command} runs one --selector, got ${names.join(', ')}: pass one, or use \`mi-prun compare\` for several`,
     )
-  const name: SelectorName = parseSelectorName(names[names.length - 1] ?? 'fbs')
+  const name: SelectorName = parseSelectorName(
+    names[names.length - 1] ?? String(defaultOf(ctx.command, 'selector')),
+  )
   const settings = sessionSettings(ctx)
   const session = await openSession(ctx, ctx.positionals[0]!, settings)
   try {
