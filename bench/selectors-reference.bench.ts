@@ -60,7 +60,7 @@ const t0 = performance.now()
 const store = await collectActivations(adapter, calib, {
   maxTokens: 400,
   seed: 0,
-  reducer: createRandomProjection({ dims: 16, seed: 0 }),
+  reducer: createRandomProjection({ rank: 16, seed: 0 }),
 })
 const passMs = performance.now() - t0
 const dense = await nllOf(heldOut, [])

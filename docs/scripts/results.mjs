@@ -87,7 +87,10 @@ export function renderResults() {
     'the greedy-versus-refinement ablation.',
     '',
   ]
-  const md = files.filter((f) => /^evidence-.*\.md$/.test(f))
+  // the summary first: a reader wants the answer before the per-model evidence and the raw artefacts
+  const md = files
+    .filter((f) => /^evidence-.*\.md$/.test(f))
+    .sort((x, y) => Number(y === 'evidence-summary.md') - Number(x === 'evidence-summary.md'))
   const json = files.filter((f) => f.endsWith('.json'))
   if (!md.length && !json.length)
     lines.push('No benchmark artefact exists yet in `bench/results/`; run `node bench/run-all.mjs`.', '')

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
-import { inspectOnnxModel, loadOnnxModel } from '@mi-prun/adapter-onnx'
+import { inspectOnnxModel, loadHfOnOrt, loadOnnxModel } from '@mi-prun/adapter-onnx'
 import { inspectHfModel, loadHfModel } from '@mi-prun/adapter-tfjs'
 import type { ModelAdapter } from '@mi-prun/core'
 import { CliError, exitCodes } from './errors.js'
@@ -57,11 +57,13 @@ export async function openModel(
 ): Promise<{ adapter: ModelAdapter; location: ModelLocation }> {
   const location = locateModel(path)
   if (location.format === 'hf-safetensors') {
-    const b = backend ?? 'wasm'
+    // default: the graph built from config.json on ONNX Runtime; wasm/cpu/tensorflow/auto: TF.js
+    const b = backend ?? 'ort'
+    if (b === 'ort') return { adapter: await loadHfOnOrt(location.path, { providers: ['cpu'] }), location }
     if (b !== 'wasm' && b !== 'cpu' && b !== 'tensorflow' && b !== 'auto') {
       throw new CliError(
         exitCodes.usage,
-        `[@mi-prun/cli] --backend ${b} is not available for Hugging Face folders: choose wasm, cpu, tensorflow or auto`,
+        `[@mi-prun/cli] --backend ${b} is not available for Hugging Face folders: choose ort, wasm, cpu, tensorflow or auto`,
       )
     }
     return { adapter: await loadHfModel(location.path, { backend: b }), location }

@@ -71,8 +71,9 @@ export const optionSpecs = Object.freeze({
   backend: {
     type: 'string',
     valueName: 'NAME',
-    defaultText: 'wasm (HF folders) / cpu (ONNX)',
-    description: 'compute backend: wasm | cpu | tensorflow | auto for HF folders; cpu | cuda for ONNX',
+    defaultText: 'ort (HF folders) / cpu (ONNX)',
+    description:
+      'compute backend: ort (ONNX Runtime) | wasm | cpu | tensorflow | auto (TF.js) for HF folders; cpu | cuda for ONNX',
   },
   remove: { type: 'string', valueName: 'N', description: 'number of blocks to remove' },
   ratio: { type: 'string', valueName: 'R', description: 'fraction of blocks to remove, N = ⌈T·R⌉' },

@@ -2,7 +2,7 @@
  * The one check every public factory runs on its options object: an unknown key is a `TypeError`
  * that names the closest valid key, so `createKsgEstimator({ neighbors: 5 })` fails loudly instead
  * of silently running the default `k`. Argument errors are `TypeError`/`RangeError` in every package
- * (domain failures are `PruneError`); see docs/guide/errors.md.
+ * (domain failures are `PruneError`); see docs/guide/extending.md#errors.
  */
 
 /** Levenshtein distance between two short strings (option names). */
@@ -30,13 +30,14 @@ function isSubsequence(a: string, b: string): boolean {
 
 /**
  * The candidate closest to `name` (case-insensitive edit distance; a substring or an abbreviation
- * with the same first letter counts as close), or undefined when none is close enough to be a
+ * with the same first letter counts as close; ties go to the smaller edit distance), or undefined when none is close enough to be a
  * plausible typo (distance > max(2, ⌊len/3⌋)).
  */
 export function closestName(name: string, candidates: Iterable<string>): string | undefined {
   const lower = name.toLowerCase()
   let best: string | undefined
   let bestD = Infinity
+  let bestE = Infinity
   for (const c of candidates) {
     const cl = c.toLowerCase()
     const [short, long] = lower.length <= cl.length ? [lower, cl] : [cl, lower]
@@ -45,8 +46,12 @@ export function closestName(name: string, candidates: Iterable<string>): string 
       : short.length >= 3 && short[0] === long[0] && isSubsequence(short, long)
         ? 1.5
         : editDistance(lower, cl)
-    if (d < bestD) {
+    // a tie ("maxIteration" contains "ratio" and is contained in "maxIterations") goes to the smaller
+    // plain edit distance
+    const e = editDistance(lower, cl)
+    if (d < bestD || (d === bestD && e < bestE)) {
       bestD = d
+      bestE = e
       best = c
     }
   }
@@ -65,10 +70,17 @@ export function suggestion(name: string, candidates: readonly string[]): string 
 /**
  * Throws `TypeError` when `options` is not a plain object or has a key outside `allowed`:
  * `[@mi-prun/mi-ksg] unknown option "neighbors" (did you mean "k"?)`. `undefined` passes.
+ * `aliases` maps names people use elsewhere (another library's, or an old one) to the valid key to
+ * suggest when spelling alone would not find it.
  * @example
- * assertKnownOptions('@mi-prun/mi-ksg', options, ['k', 'variant', 'seed'])
+ * assertKnownOptions('@mi-prun/mi-ksg', options, ['k', 'variant', 'seed'], { neighbors: 'k' })
  */
-export function assertKnownOptions(pkg: string, options: unknown, allowed: readonly string[]): void {
+export function assertKnownOptions(
+  pkg: string,
+  options: unknown,
+  allowed: readonly string[],
+  aliases: Readonly<Record<string, string>> = {},
+): void {
   if (options === undefined) return
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new TypeError(
@@ -76,7 +88,10 @@ export function assertKnownOptions(pkg: string, options: unknown, allowed: reado
     )
   }
   for (const key of Object.keys(options)) {
-    if (!allowed.includes(key))
-      throw new TypeError(`[${pkg}] unknown option "${key}" ${suggestion(key, allowed)}`)
+    if (allowed.includes(key)) continue
+    const alias = Object.hasOwn(aliases, key) ? aliases[key] : undefined
+    throw new TypeError(
+      `[${pkg}] unknown option "${key}" ${alias !== undefined && allowed.includes(alias) ? `(did you mean "${alias}"?)` : suggestion(key, allowed)}`,
+    )
   }
 }

@@ -29,6 +29,15 @@ describe('assertKnownOptions', () => {
     expect(editDistance('', 'abc')).toBe(3)
     expect(editDistance('same', 'same')).toBe(0)
     expect(closestName('strateg', ['bins', 'strategy'])).toBe('strategy')
+    // both are substring matches; the smaller edit distance wins, not the first listed
+    expect(() => assertKnownOptions('pkg', { neighbors: 5 }, ['k', 'seed'], { neighbors: 'k' })).toThrow(
+      /unknown option "neighbors" \(did you mean "k"\?\)/,
+    )
+    // an alias to a key that is not allowed is ignored (no wrong suggestion)
+    expect(() => assertKnownOptions('pkg', { neighbors: 5 }, ['seed'], { neighbors: 'k' })).toThrow(
+      /valid: "seed"/,
+    )
+    expect(closestName('maxIteration', ['ratio', 'protect', 'maxIterations'])).toBe('maxIterations')
     expect(closestName('zzzzzz', ['bins', 'strategy'])).toBeUndefined()
   })
 })

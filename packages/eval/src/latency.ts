@@ -1,4 +1,4 @@
-import { createRng } from '@mi-prun/core'
+import { assertKnownOptions, createRng } from '@mi-prun/core'
 import type { ModelAdapter } from '@mi-prun/core'
 import { argmaxRow } from './logprob.js'
 
@@ -29,6 +29,26 @@ export interface LatencyStats {
   /** Median milliseconds per generated token (greedy, no KV cache: each step re-reads the whole prefix). */
   readonly decodeMsPerToken: number
   readonly skip: readonly number[]
+  /** Fastest and slowest run: the spread over runs. */
+  readonly prefillMsRange: readonly [number, number]
+  readonly decodeMsPerTokenRange: readonly [number, number]
+}
+
+/**
+ * An adapter that decodes with a KV cache (the ONNX Runtime engine for HF folders): greedy steps
+ * from a prompt, with `removed` blocks dropped from the model. When the adapter has it, the decode
+ * measurement uses it, and `settings.kvCache` is true.
+ */
+export interface KvCacheGenerator {
+  generate(
+    prompt: { readonly ids: Int32Array; readonly batch: number; readonly seqLen: number },
+    options: { readonly maxNewTokens: number; readonly removed?: readonly number[] },
+  ): Promise<{ readonly prefillMs: number; readonly stepMs: readonly number[] }>
+}
+
+function kvGenerator(a: ModelAdapter): KvCacheGenerator | undefined {
+  const g = (a as Partial<KvCacheGenerator>).generate
+  return typeof g === 'function' ? (a as unknown as KvCacheGenerator) : undefined
 }
 
 export interface LatencyResult {
@@ -44,7 +64,7 @@ export interface LatencyResult {
     readonly runs: number
     readonly warmup: number
     readonly backend: string
-    readonly kvCache: false
+    readonly kvCache: boolean
   }
 }
 
@@ -58,14 +78,23 @@ function median(v: number[]): number {
  * Latency of the dense model and, with `skip`, of the same model with those blocks skipped, on the
  * same adapter and backend. Runs alternate dense/pruned so that drift (thermal, other load) hits both
  * alike. Prefill: one forward of batch 1 × promptLength. Decode: `decodeTokens` greedy steps, each a
- * forward over the growing sequence (the adapters have no KV cache, so this is the cost a user of
- * the adapter pays per token, not the cached cost). Times are wall-clock medians in milliseconds.
+ * forward over the growing sequence, or, when the adapter decodes with a KV cache
+ * (`KvCacheGenerator`), its cached greedy steps. Times are wall-clock medians in milliseconds.
  */
 export async function measureLatency(
   adapter: ModelAdapter,
   skip: readonly number[] | undefined,
   options: LatencyOptions = {},
 ): Promise<LatencyResult> {
+  assertKnownOptions('@mi-prun/eval', options, [
+    'promptLength',
+    'decodeTokens',
+    'runs',
+    'warmup',
+    'seed',
+    'prompt',
+    'onProgress',
+  ] satisfies (keyof LatencyOptions)[])
   const { promptLength = 64, decodeTokens = 8, runs = 5, warmup = 1, seed = 0, onProgress } = options
   for (const [name, v, min] of [
     ['promptLength', promptLength, 1],
@@ -87,6 +116,7 @@ export async function measureLatency(
   const prefill = configs.map(() => [] as number[])
   const decode = configs.map(() => [] as number[])
   const total = (warmup + runs) * configs.length
+  const kv = kvGenerator(adapter)
   let done = 0
   for (let r = 0; r < warmup + runs; r++) {
     for (let c = 0; c < configs.length; c++) {
@@ -94,6 +124,19 @@ export async function measureLatency(
       const t0 = performance.now()
       await adapter.forward({ ids: prompt, batch: 1, seqLen: prompt.length }, { skip: s, logits: true })
       const t1 = performance.now()
+      if (kv !== undefined) {
+        if (r >= warmup) prefill[c]!.push(t1 - t0)
+        if (decodeTokens > 0) {
+          // decodeTokens steps after the prefill: one generated token more than the steps timed
+          const g = await kv.generate(
+            { ids: prompt, batch: 1, seqLen: prompt.length },
+            { maxNewTokens: decodeTokens + 1, removed: s },
+          )
+          if (r >= warmup) decode[c]!.push(g.stepMs.reduce((x, y) => x + y, 0) / g.stepMs.length)
+        }
+        onProgress?.(++done, total)
+        continue
+      }
       let seq = prompt
       for (let g = 0; g < decodeTokens; g++) {
         const { logits } = await adapter.forward(
@@ -121,6 +164,9 @@ export async function measureLatency(
       prefillTokensPerSecond: (prompt.length * 1000) / ms,
       decodeMsPerToken: decodeTokens > 0 ? median(decode[c]!) : Number.NaN,
       skip: s,
+      prefillMsRange: [Math.min(...prefill[c]!), Math.max(...prefill[c]!)],
+      decodeMsPerTokenRange:
+        decodeTokens > 0 ? [Math.min(...decode[c]!), Math.max(...decode[c]!)] : [Number.NaN, Number.NaN],
     }
   })
   const dense = stats[0]!
@@ -141,7 +187,7 @@ export async function measureLatency(
       runs,
       warmup,
       backend: adapter.info.backend,
-      kvCache: false,
+      kvCache: kv !== undefined,
     },
   }
 }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { PruneError } from '@mi-prun/core'
+import { PruneError, assertKnownOptions } from '@mi-prun/core'
 import type { ModelAdapter } from '@mi-prun/core'
 import { logProbAt } from './logprob.js'
 import type { TextTokenizer } from './tokenizer.js'
@@ -129,6 +129,13 @@ export async function evaluateMultipleChoice(
   items: readonly McItem[],
   options: McOptions = {},
 ): Promise<McResult> {
+  assertKnownOptions('@mi-prun/eval', options, [
+    'skip',
+    'maxLength',
+    'batchSize',
+    'limit',
+    'onProgress',
+  ] satisfies (keyof McOptions)[])
   const { skip = [], maxLength = 256, batchSize = 16, limit = items.length, onProgress } = options
   if (!Number.isInteger(maxLength) || maxLength < 2)
     throw new RangeError(`${P} maxLength must be an integer ≥ 2, got ${maxLength}`)

@@ -1,9 +1,10 @@
-import { PruneError } from '@mi-prun/core'
+import { PruneError, assertKnownOptions } from '@mi-prun/core'
 import type { ModelAdapter, TokenBatch } from '@mi-prun/core'
 import { logProbAt } from './logprob.js'
 import { sliceBatch, tokenWindows } from './windows.js'
 
-const P = '[@mi-prun/eval]'
+const PKG = '@mi-prun/eval'
+const P = `[${PKG}]`
 
 export interface PerplexityOptions {
   /** Tokens per evaluation window; default 128. */
@@ -61,6 +62,25 @@ export async function perplexity(
   ids: Int32Array,
   options: PerplexityOptions = {},
 ): Promise<PerplexityResult> {
+  assertKnownOptions(
+    PKG,
+    options,
+    [
+      'windowLength',
+      'stride',
+      'batchSize',
+      'maxWindows',
+      'skip',
+      'method',
+      'onProgress',
+    ] satisfies (keyof PerplexityOptions)[],
+    {
+      seqLen: 'windowLength',
+      sequenceLength: 'windowLength',
+      contextLength: 'windowLength',
+      maxLength: 'windowLength',
+    },
+  )
   const { windowLength = 128, batchSize = 8, skip = [], onProgress, method = 'nll' } = options
   const stride = options.stride ?? windowLength
   if (!Number.isInteger(batchSize) || batchSize < 1)

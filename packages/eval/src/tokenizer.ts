@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Tokenizer } from '@huggingface/tokenizers'
-import { PruneError } from '@mi-prun/core'
+import { PruneError, assertKnownOptions } from '@mi-prun/core'
 
 const P = '[@mi-prun/eval]'
 
@@ -68,6 +68,7 @@ export async function loadTokenizer(
   modelDir: string,
   options: LoadTokenizerOptions = {},
 ): Promise<TextTokenizer> {
+  assertKnownOptions('@mi-prun/eval', options, ['addSpecialTokens'] satisfies (keyof LoadTokenizerOptions)[])
   const { addSpecialTokens = false } = options
   const path = join(modelDir, 'tokenizer.json')
   const json = await readJson(path, 'tokenizer.json', true)

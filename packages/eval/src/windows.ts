@@ -1,4 +1,4 @@
-import { PruneError } from '@mi-prun/core'
+import { PruneError, assertKnownOptions } from '@mi-prun/core'
 import type { TokenBatch } from '@mi-prun/core'
 
 const P = '[@mi-prun/eval]'
@@ -42,6 +42,12 @@ export interface TokenWindows {
  * // w.batch.batch === 2, windows [0..3] and [4..7]; tokens 8, 9 are dropped
  */
 export function tokenWindows(ids: Int32Array, options: WindowOptions): TokenWindows {
+  assertKnownOptions(
+    '@mi-prun/eval',
+    options,
+    ['windowLength', 'stride', 'maxWindows'] satisfies (keyof WindowOptions)[],
+    { seqLen: 'windowLength', sequenceLength: 'windowLength' },
+  )
   const { windowLength, stride = windowLength, maxWindows = Number.POSITIVE_INFINITY } = options
   if (!Number.isInteger(windowLength) || windowLength < 2) {
     throw new RangeError(`${P} windowLength must be an integer ≥ 2, got ${windowLength}`)

@@ -169,6 +169,28 @@ describe('latency', () => {
     // (1 warm-up + 5 runs) × 2 configs × (1 prefill + 2 decode steps)
     expect(a.forwardCalls).toBe(6 * 2 * 3)
   })
+  it('uses an adapter KV-cache generator for decode, with the spread over runs', async () => {
+    const a = createFakeAdapter({ vocab: 16, blocks: 4, workPerBlock: 1000 })
+    const calls: { maxNewTokens: number; removed?: readonly number[] }[] = []
+    let k = 0
+    const withKv = Object.assign(a, {
+      generate: async (_p: unknown, o: { maxNewTokens: number; removed?: readonly number[] }) => {
+        calls.push(o)
+        k++
+        return { prefillMs: 1, stepMs: Array.from({ length: o.maxNewTokens - 1 }, () => k) }
+      },
+    })
+    const r = await measureLatency(withKv, [1], { promptLength: 8, decodeTokens: 3, runs: 3, warmup: 1 })
+    expect(r.settings.kvCache).toBe(true)
+    expect(calls.length).toBe(8)
+    expect(calls[1]).toEqual({ maxNewTokens: 4, removed: [1] })
+    // runs alternate dense/pruned: dense timed runs got k = 3, 5, 7
+    expect(r.dense.decodeMsPerToken).toBe(5)
+    expect(r.dense.decodeMsPerTokenRange).toEqual([3, 7])
+    expect(r.dense.prefillMsRange[0]).toBeLessThanOrEqual(r.dense.prefillMs)
+    // only the prefills go through forward: (1 + 3) runs × 2 configs
+    expect(a.forwardCalls).toBe(8)
+  })
 })
 
 describe('loadTokenizer', () => {

@@ -5,7 +5,13 @@ import { PruneError } from '@mi-prun/core'
 import type { Arch } from './arch.js'
 import { type Config, ConfigReader } from './config.js'
 import { parseGpt2 } from './families/gpt2.js'
+import { parseGemma2, parseGemma3Text } from './families/gemma.js'
+import { parseGptNeox } from './families/gpt_neox.js'
 import { parseLlama, parseMistral, parseQwen2 } from './families/llama.js'
+import { parseMixtral } from './families/mixtral.js'
+import { parseGranite, parseOlmo2, parsePhi3, parseSmolLM3 } from './families/others.js'
+import { parseQwen3, parseQwen3Moe } from './families/qwen3.js'
+import { NUMERICS_KEYS } from './numerics-keys.js'
 
 const P = '[@mi-prun/families]'
 
@@ -15,6 +21,8 @@ export interface Family {
   readonly modelTypes: readonly string[]
   /** `architectures[0]` class names (used when model_type is absent); the first is the default. */
   readonly classes: readonly string[]
+  /** The config keys that change numerics and that this family implements (numerics-keys.ts). */
+  readonly numericsKeys: readonly string[]
   /** Config keys that do not change numerics for this family (beyond the global list). */
   readonly ignoredKeys: readonly string[]
   /** The key holding the block count. */
@@ -24,10 +32,22 @@ export interface Family {
   /** Keys whose value is an array of block indices (renumbered on pruning). */
   readonly blockIndexLists: readonly string[]
   parse(r: ConfigReader, architecture: string, tensorNames: ReadonlySet<string>): Arch
+  /**
+   * Rewrites rules that depend on block indices (an interval, a threshold) for the kept blocks
+   * `kept` (old indices, ascending) into `out`, after the generic cut.
+   */
+  cut?(cfg: Config, kept: readonly number[], out: Record<string, unknown>): void
+}
+
+/** Qwen2/Qwen3 `max_window_layers` m (blocks i ≥ m slide): the new threshold is the number of kept blocks below m. */
+function cutMaxWindowLayers(cfg: Config, kept: readonly number[], out: Record<string, unknown>): void {
+  const m = cfg['max_window_layers']
+  if (typeof m === 'number') out['max_window_layers'] = kept.filter((i) => i < m).length
 }
 
 export const families = Object.freeze({
   llama: {
+    numericsKeys: NUMERICS_KEYS.llama,
     modelTypes: ['llama'],
     classes: ['LlamaForCausalLM'],
     ignoredKeys: [],
@@ -37,6 +57,7 @@ export const families = Object.freeze({
     parse: (r, a) => parseLlama(r, a),
   },
   mistral: {
+    numericsKeys: NUMERICS_KEYS.mistral,
     modelTypes: ['mistral'],
     classes: ['MistralForCausalLM'],
     ignoredKeys: [],
@@ -46,6 +67,7 @@ export const families = Object.freeze({
     parse: (r, a) => parseMistral(r, a),
   },
   qwen2: {
+    numericsKeys: NUMERICS_KEYS.qwen2,
     modelTypes: ['qwen2'],
     classes: ['Qwen2ForCausalLM'],
     ignoredKeys: [],
@@ -53,8 +75,139 @@ export const families = Object.freeze({
     perBlockLists: ['layer_types'],
     blockIndexLists: [],
     parse: (r, a) => parseQwen2(r, a),
+    cut: cutMaxWindowLayers,
+  },
+  qwen3: {
+    numericsKeys: NUMERICS_KEYS.qwen3,
+    modelTypes: ['qwen3'],
+    classes: ['Qwen3ForCausalLM'],
+    ignoredKeys: [],
+    layersKey: 'num_hidden_layers',
+    perBlockLists: ['layer_types'],
+    blockIndexLists: [],
+    parse: (r, a) => parseQwen3(r, a),
+    cut: cutMaxWindowLayers,
+  },
+  qwen3_moe: {
+    numericsKeys: NUMERICS_KEYS.qwen3_moe,
+    modelTypes: ['qwen3_moe'],
+    classes: ['Qwen3MoeForCausalLM'],
+    ignoredKeys: [],
+    layersKey: 'num_hidden_layers',
+    perBlockLists: ['layer_types'],
+    blockIndexLists: ['mlp_only_layers'],
+    parse: (r, a) => parseQwen3Moe(r, a),
+    cut: (cfg, kept, out) => {
+      cutMaxWindowLayers(cfg, kept, out)
+      // the MoE blocks are those with (i + 1) % decoder_sparse_step = 0 outside mlp_only_layers:
+      // after a cut the interval no longer lines up, so the dense blocks become an explicit list
+      const step = typeof cfg['decoder_sparse_step'] === 'number' ? cfg['decoder_sparse_step'] : 1
+      const only = Array.isArray(cfg['mlp_only_layers']) ? (cfg['mlp_only_layers'] as number[]) : []
+      const dense = kept.flatMap((old, i) => (only.includes(old) || (old + 1) % step !== 0 ? [i] : []))
+      out['decoder_sparse_step'] = 1
+      out['mlp_only_layers'] = dense
+    },
+  },
+  mixtral: {
+    numericsKeys: NUMERICS_KEYS.mixtral,
+    modelTypes: ['mixtral'],
+    classes: ['MixtralForCausalLM'],
+    ignoredKeys: [],
+    layersKey: 'num_hidden_layers',
+    perBlockLists: ['layer_types'],
+    blockIndexLists: [],
+    parse: (r, a) => parseMixtral(r, a),
+  },
+  gemma2: {
+    numericsKeys: NUMERICS_KEYS.gemma2,
+    modelTypes: ['gemma2'],
+    classes: ['Gemma2ForCausalLM'],
+    ignoredKeys: [],
+    layersKey: 'num_hidden_layers',
+    perBlockLists: ['layer_types'],
+    blockIndexLists: [],
+    parse: (r, a) => parseGemma2(r, a),
+    cut: (cfg, kept, out) => {
+      if (!Array.isArray(cfg['layer_types']))
+        out['layer_types'] = kept.map((i) => ((i + 1) % 2 !== 0 ? 'sliding_attention' : 'full_attention'))
+    },
+  },
+  gemma3_text: {
+    numericsKeys: NUMERICS_KEYS.gemma3_text,
+    modelTypes: ['gemma3_text'],
+    classes: ['Gemma3ForCausalLM'],
+    ignoredKeys: [],
+    layersKey: 'num_hidden_layers',
+    perBlockLists: ['layer_types'],
+    blockIndexLists: [],
+    parse: (r, a) => parseGemma3Text(r, a),
+    cut: (cfg, kept, out) => {
+      if (!Array.isArray(cfg['layer_types'])) {
+        const n = typeof cfg['sliding_window_pattern'] === 'number' ? cfg['sliding_window_pattern'] : 6
+        out['layer_types'] = kept.map((i) => ((i + 1) % n !== 0 ? 'sliding_attention' : 'full_attention'))
+      }
+    },
+  },
+  phi3: {
+    numericsKeys: NUMERICS_KEYS.phi3,
+    modelTypes: ['phi3'],
+    classes: ['Phi3ForCausalLM'],
+    ignoredKeys: [],
+    layersKey: 'num_hidden_layers',
+    perBlockLists: ['layer_types'],
+    blockIndexLists: [],
+    parse: (r, a) => parsePhi3(r, a),
+  },
+  olmo2: {
+    numericsKeys: NUMERICS_KEYS.olmo2,
+    modelTypes: ['olmo2'],
+    classes: ['Olmo2ForCausalLM'],
+    ignoredKeys: [],
+    layersKey: 'num_hidden_layers',
+    perBlockLists: [],
+    blockIndexLists: [],
+    parse: (r, a) => parseOlmo2(r, a),
+  },
+  granite: {
+    numericsKeys: NUMERICS_KEYS.granite,
+    modelTypes: ['granite'],
+    classes: ['GraniteForCausalLM'],
+    ignoredKeys: [],
+    layersKey: 'num_hidden_layers',
+    perBlockLists: [],
+    blockIndexLists: [],
+    parse: (r, a) => parseGranite(r, a),
+  },
+  smollm3: {
+    numericsKeys: NUMERICS_KEYS.smollm3,
+    modelTypes: ['smollm3'],
+    classes: ['SmolLM3ForCausalLM'],
+    ignoredKeys: [],
+    layersKey: 'num_hidden_layers',
+    perBlockLists: ['layer_types', 'no_rope_layers'],
+    blockIndexLists: [],
+    parse: (r, a) => parseSmolLM3(r, a),
+    cut: (cfg, kept, out) => {
+      cutMaxWindowLayers(cfg, kept, out)
+      if (!Array.isArray(cfg['no_rope_layers'])) {
+        const n = typeof cfg['no_rope_layer_interval'] === 'number' ? cfg['no_rope_layer_interval'] : 4
+        out['no_rope_layers'] = kept.map((i) => ((i + 1) % n !== 0 ? 1 : 0))
+      }
+    },
+  },
+  gpt_neox: {
+    numericsKeys: NUMERICS_KEYS.gpt_neox,
+    modelTypes: ['gpt_neox'],
+    classes: ['GPTNeoXForCausalLM'],
+    // classifier_dropout: sequence-classification head only
+    ignoredKeys: ['classifier_dropout'],
+    layersKey: 'num_hidden_layers',
+    perBlockLists: [],
+    blockIndexLists: [],
+    parse: (r, a) => parseGptNeox(r, a),
   },
   gpt2: {
+    numericsKeys: NUMERICS_KEYS.gpt2,
     modelTypes: ['gpt2'],
     classes: ['GPT2LMHeadModel'],
     ignoredKeys: [],
@@ -96,8 +249,36 @@ export function parseModel(
   where = 'config.json',
 ): Arch {
   const { name, family, architecture } = familyOf(cfg)
+  return parseWithFamily(family, name, architecture, cfg, tensorNames, where)
+}
+
+/**
+ * parseModel with an explicit family (tests use it to show that dropping a key from a family's
+ * numerics list makes configs with that key refused).
+ */
+export function parseWithFamily(
+  family: Family,
+  name: string,
+  architecture: string,
+  cfg: Config,
+  tensorNames: ReadonlySet<string> = new Set(),
+  where = 'config.json',
+): Arch {
   const r = new ConfigReader(cfg, name, where)
   const arch = family.parse(r, architecture, tensorNames)
+  const listed = new Set(family.numericsKeys)
+  const unlisted = r.readKeys.filter((k) => !listed.has(k))
+  const present = unlisted.filter((k) => cfg[k] !== undefined)
+  if (present.length > 0)
+    throw r.unsupported(
+      present[0]!,
+      cfg[present[0]!],
+      `the ${name} numerics keys: ${family.numericsKeys.join(', ')}`,
+    )
+  if (unlisted.length > 0)
+    throw new Error(
+      `${P} internal: the ${name} parser reads ${unlisted.join(', ')}, missing from its numericsKeys list`,
+    )
   r.finish(family.ignoredKeys)
   return arch
 }
@@ -127,5 +308,6 @@ export function prunedConfig(cfg: Config, removed: readonly number[]): Record<st
     if (Array.isArray(v))
       out[k] = v.filter((i) => newIndex.has(i as number)).map((i) => newIndex.get(i as number))
   }
+  family.cut?.(cfg, kept, out)
   return out
 }

@@ -9,6 +9,10 @@
 //
 // [1] Su et al., "RoFormer: Enhanced Transformer with Rotary Position Embedding", 2021.
 // [2] Meta, Llama 3.1 model card and reference code (the `llama3` frequency smoothing), 2024.
+// [3] bloc97 / emozilla, "Dynamically Scaled RoPE further increases performance of long context
+//     LLaMA with zero fine-tuning" (dynamic NTK), 2023.
+// [4] Peng et al., "YaRN: Efficient Context Window Extension of Large Language Models", 2023.
+// [5] Ding et al., "LongRoPE: Extending LLM Context Window Beyond 2 Million Tokens", 2024.
 
 import type { RotaryTable } from './arch.js'
 import type { ConfigReader } from './config.js'
@@ -30,6 +34,12 @@ export interface RopeContext {
   readonly rotaryDim: number
   /** config `max_position_embeddings`. */
   readonly maxPositions: number
+  /**
+   * Top-level config `original_max_position_embeddings` (Phi-3 keeps it there). transformers gives
+   * it priority over the value inside the RoPE parameters for llama3, yarn and longrope; absent
+   * both, those types fall back to `maxPositions`.
+   */
+  readonly originalMaxPositions?: number
 }
 
 /** A RoPE type: validates its parameters (consuming them) and returns the table. */
@@ -67,6 +77,43 @@ const TYPE_KEYS: Readonly<Record<string, readonly string[]>> = {
   default: [],
   linear: ['factor'],
   llama3: ['factor', 'low_freq_factor', 'high_freq_factor', 'original_max_position_embeddings'],
+  dynamic: ['factor'],
+  yarn: [
+    'factor',
+    'attention_factor',
+    'beta_fast',
+    'beta_slow',
+    'mscale',
+    'mscale_all_dim',
+    'original_max_position_embeddings',
+    'truncate',
+  ],
+  longrope: ['long_factor', 'short_factor', 'factor', 'attention_factor', 'original_max_position_embeddings'],
+}
+
+/** original_max_position_embeddings as transformers resolves it: top level, else the parameters, else max_position_embeddings. */
+function originalMax(p: RopeParameters, ctx: RopeContext, r: ConfigReader): number {
+  if (ctx.originalMaxPositions !== undefined) return ctx.originalMaxPositions
+  const v = numParam(p, 'original_max_position_embeddings', r, ctx.maxPositions)
+  if (!Number.isInteger(v) || v < 1)
+    throw r.unsupported(`${p.where}.original_max_position_embeddings`, v, 'a positive integer')
+  return v
+}
+
+function optParam(p: RopeParameters, key: string, r: ConfigReader): number | undefined {
+  const v = p.params[key]
+  return v === undefined || v === null ? undefined : numParam(p, key, r)
+}
+
+function factorList(p: RopeParameters, key: string, n: number, r: ConfigReader): Float64Array {
+  const v = p.params[key]
+  if (
+    !Array.isArray(v) ||
+    v.length !== n ||
+    v.some((x) => typeof x !== 'number' || !Number.isFinite(x) || x <= 0)
+  )
+    throw r.unsupported(`${p.where}.${key}`, v, `an array of ${n} positive numbers (rotary dimension / 2)`)
+  return Float64Array.from(v as number[])
 }
 
 /** Implemented RoPE types. Frozen; add a type here and to TYPE_KEYS together. */
@@ -86,10 +133,11 @@ export const ropeTypes: Readonly<Record<string, RopeTypeImpl>> = Object.freeze({
     const factor = numParam(p, 'factor', r)
     const low = numParam(p, 'low_freq_factor', r)
     const high = numParam(p, 'high_freq_factor', r)
-    const orig = numParam(p, 'original_max_position_embeddings', r)
+    const orig = originalMax(p, ctx, r)
     const lowWave = orig / low
     const highWave = orig / high
     const f = baseInvFreq(p.theta, ctx.rotaryDim).map((x) => {
+      // (the original context length resolves as transformers does; see originalMax)
       const wave = (2 * Math.PI) / x
       if (wave < highWave) return x
       if (wave > lowWave) return x / factor
@@ -101,6 +149,90 @@ export const ropeTypes: Readonly<Record<string, RopeTypeImpl>> = Object.freeze({
       ctx,
       { factor, low_freq_factor: low, high_freq_factor: high, original_max_position_embeddings: orig },
       () => ({ invFreq: f, attentionFactor: 1 }),
+    )
+  },
+  // [3]: for a total length L beyond max_position_embeddings M the base grows to
+  // θ·(factor·L/M − (factor − 1))^(d/(d−2)); up to M the table is the default one. transformers
+  // recomputes it per call from the largest position (a fresh model's state; see dynamic_rope_update).
+  dynamic: (p, ctx, r) => {
+    const factor = numParam(p, 'factor', r)
+    const d = ctx.rotaryDim
+    const M = ctx.maxPositions
+    const base = baseInvFreq(p.theta, d)
+    return table(p, ctx, { factor, max_position_embeddings: M }, (L) => {
+      if (L <= M) return { invFreq: base, attentionFactor: 1 }
+      const theta = p.theta * Math.pow((factor * L) / M - (factor - 1), d / (d - 2))
+      return { invFreq: baseInvFreq(theta, d), attentionFactor: 1 }
+    })
+  },
+  // [4]: per frequency, a linear ramp between interpolation (÷ factor) and extrapolation over the
+  // correction range of beta_fast … beta_slow rotations; cos/sin scaled by the attention factor
+  // (0.1·ln(factor) + 1, or the mscale / mscale_all_dim ratio, or as given).
+  yarn: (p, ctx, r) => {
+    const orig = originalMax(p, ctx, r)
+    const factor = optParam(p, 'factor', r) ?? ctx.maxPositions / orig
+    const mscale = optParam(p, 'mscale', r)
+    const mscaleAll = optParam(p, 'mscale_all_dim', r)
+    const get = (scale: number, m = 1) => (scale <= 1 ? 1 : 0.1 * m * Math.log(scale) + 1)
+    const given = optParam(p, 'attention_factor', r)
+    const attentionFactor =
+      given ?? (mscale && mscaleAll ? get(factor, mscale) / get(factor, mscaleAll) : get(factor))
+    // transformers: `beta_fast or 32`, `beta_slow or 1` (0 and null mean the default)
+    const betaFast = optParam(p, 'beta_fast', r) || 32
+    const betaSlow = optParam(p, 'beta_slow', r) || 1
+    const tr = p.params['truncate'] ?? true
+    if (typeof tr !== 'boolean') throw r.unsupported(`${p.where}.truncate`, tr, 'true or false')
+    const d = ctx.rotaryDim
+    const corr = (rot: number) => (d * Math.log(orig / (rot * 2 * Math.PI))) / (2 * Math.log(p.theta))
+    let low = corr(betaFast)
+    let high = corr(betaSlow)
+    if (tr) {
+      low = Math.floor(low)
+      high = Math.ceil(high)
+    }
+    low = Math.max(low, 0)
+    high = Math.min(high, d - 1)
+    if (low === high) high += 0.001
+    const base = baseInvFreq(p.theta, d)
+    const f = base.map((x, k) => {
+      const ramp = Math.min(1, Math.max(0, (k - low) / (high - low)))
+      const extrap = 1 - ramp
+      return (x / factor) * (1 - extrap) + x * extrap
+    })
+    return table(
+      p,
+      ctx,
+      {
+        factor,
+        attention_factor: attentionFactor,
+        beta_fast: betaFast,
+        beta_slow: betaSlow,
+        original_max_position_embeddings: orig,
+        truncate: tr,
+      },
+      () => ({ invFreq: f, attentionFactor }),
+    )
+  },
+  // [5]: inverse frequencies divided per dimension by short_factor, or by long_factor once the
+  // total length exceeds original_max_position_embeddings; attention factor
+  // √(1 + ln(factor)/ln(orig)) with factor = max_position_embeddings / orig unless given.
+  longrope: (p, ctx, r) => {
+    const orig = originalMax(p, ctx, r)
+    const half = ctx.rotaryDim / 2
+    const short = factorList(p, 'short_factor', half, r)
+    const long = factorList(p, 'long_factor', half, r)
+    const factor = optParam(p, 'factor', r) ?? ctx.maxPositions / orig
+    const attentionFactor =
+      optParam(p, 'attention_factor', r) ??
+      (factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(orig)))
+    const base = baseInvFreq(p.theta, ctx.rotaryDim)
+    const fs = base.map((x, k) => x / short[k]!)
+    const fl = base.map((x, k) => x / long[k]!)
+    return table(
+      p,
+      ctx,
+      { factor, attention_factor: attentionFactor, original_max_position_embeddings: orig },
+      (L) => ({ invFreq: L > orig ? fl : fs, attentionFactor }),
     )
   },
 })

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { isAbsolute, join, relative, resolve, sep } from 'node:path'
-import { PruneError } from '@mi-prun/core'
+import { PruneError, assertKnownOptions } from '@mi-prun/core'
 import {
   type ReadHeaderOptions,
   type SafetensorsFile,
@@ -100,6 +100,9 @@ function shardPath(dir: string, name: unknown, indexPath: string): string {
  * const emb = ckpt.readF32('model.embed_tokens.weight')
  */
 export function openCheckpoint(dir: string, options: ReadHeaderOptions = {}): Checkpoint {
+  assertKnownOptions('@mi-prun/safetensors', options, [
+    'maxHeaderBytes',
+  ] satisfies (keyof ReadHeaderOptions)[])
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw fail('IO_ERROR', `${dir} is not a folder`)
   const config = readConfig(dir)
   const indexPath = join(dir, 'model.safetensors.index.json')

@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
-import { PruneError } from '@mi-prun/core'
+import { PruneError, assertKnownOptions } from '@mi-prun/core'
 import { type FloatDType, decodeFloats, isFloatDType, specDTypeBytes } from './dtype.js'
 
 const P = '[@mi-prun/safetensors]'
@@ -74,6 +74,9 @@ function readExact(
  * const f = readSafetensorsHeader('model.safetensors') // f.tensors.get('lm_head.weight')?.shape
  */
 export function readSafetensorsHeader(path: string, options: ReadHeaderOptions = {}): SafetensorsFile {
+  assertKnownOptions('@mi-prun/safetensors', options, [
+    'maxHeaderBytes',
+  ] satisfies (keyof ReadHeaderOptions)[])
   const { maxHeaderBytes = MAX_HEADER_BYTES } = options
   let fd: number
   try {

@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { PruneError } from '@mi-prun/core'
+import { PruneError, assertKnownOptions } from '@mi-prun/core'
 import { specDTypeBytes } from './dtype.js'
 
 const P = '[@mi-prun/safetensors]'
@@ -50,6 +50,7 @@ export function encodeHeader(
   tensors: readonly TensorSource[],
   options: WriteOptions = {},
 ): { header: Uint8Array; order: TensorSource[]; dataBytes: number } {
+  assertKnownOptions('@mi-prun/safetensors', options, ['metadata'] satisfies (keyof WriteOptions)[])
   const names = new Set<string>()
   for (const t of tensors) {
     if (t.name === '__metadata__')
@@ -141,6 +142,11 @@ export async function writeShardedSafetensors(
   tensors: readonly TensorSource[],
   options: ShardedWriteOptions = {},
 ): Promise<string[]> {
+  assertKnownOptions('@mi-prun/safetensors', options, [
+    'metadata',
+    'maxShardBytes',
+    'prefix',
+  ] satisfies (keyof ShardedWriteOptions)[])
   const { maxShardBytes = 5e9, prefix = 'model', metadata } = options
   const sorted = [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const shards: TensorSource[][] = []

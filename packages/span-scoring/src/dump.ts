@@ -1,6 +1,11 @@
-import { PruneError, type RowTags, matrix, type Matrix } from '@mi-prun/core'
+import { PruneError, type RowTags, assertKnownOptions, matrix, type Matrix } from '@mi-prun/core'
 import { readSafetensorsHeader, readTensorBytes, readTensorF32 } from '@mi-prun/safetensors'
-import { type ActivationOptions, type ActivationStore, createActivationStore } from './store.js'
+import {
+  ACTIVATION_OPTION_KEYS,
+  type ActivationOptions,
+  type ActivationStore,
+  createActivationStore,
+} from './store.js'
 
 const P = '[@mi-prun/span-scoring]'
 
@@ -46,6 +51,7 @@ function readInts(file: ReturnType<typeof readSafetensorsHeader>, name: string, 
  * for {@link collectActivations}). Throws PruneError 'INVALID_CHECKPOINT' for a missing or misshapen tensor.
  */
 export function loadActivationDump(path: string, options: ActivationOptions = {}): ActivationStore {
+  assertKnownOptions('@mi-prun/span-scoring', options, ACTIVATION_OPTION_KEYS)
   const file = readSafetensorsHeader(path)
   let T = -1
   for (const name of file.tensors.keys()) {

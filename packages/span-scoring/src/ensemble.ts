@@ -1,8 +1,9 @@
-import { PruneError, type SpanScorer } from '@mi-prun/core'
+import { PruneError, type SpanScorer, assertKnownOptions } from '@mi-prun/core'
 import { type MemoisedSpanScorer, createSpanScorer } from './memo.js'
 import { removability } from './selection.js'
 
-const P = '[@mi-prun/span-scoring]'
+const PKG = '@mi-prun/span-scoring'
+const P = `[${PKG}]`
 
 /** How an ensemble combines its members: mean rank or mean z-score, both among spans of the same length. */
 export type EnsembleMethod = 'mean-rank' | 'mean-z'
@@ -40,6 +41,7 @@ export function averageRanks(v: readonly number[]): number[] {
  * counts the ensemble's own spans.
  */
 export function createEnsembleScorer(options: EnsembleOptions): MemoisedSpanScorer {
+  assertKnownOptions(PKG, options, ['scorers', 'method', 'weights'] satisfies (keyof EnsembleOptions)[])
   const { scorers, method = 'mean-rank' } = options
   if (scorers.length < 1) throw new PruneError('INVALID_INPUT', `${P} an ensemble needs at least one scorer`)
   const T = scorers[0]!.numBlocks

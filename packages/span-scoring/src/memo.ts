@@ -1,6 +1,13 @@
-import { type BlockIndex, type EstimatorSettings, PruneError, type SpanScorer } from '@mi-prun/core'
+import {
+  type BlockIndex,
+  type EstimatorSettings,
+  PruneError,
+  type SpanScorer,
+  assertKnownOptions,
+} from '@mi-prun/core'
 
-const P = '[@mi-prun/span-scoring]'
+const PKG = '@mi-prun/span-scoring'
+const P = `[${PKG}]`
 
 /** What {@link createSpanScorer} needs: the raw evaluation of one span and its description. */
 export interface SpanScorerOptions {
@@ -72,6 +79,15 @@ export function checkSpan(
  * s.evaluations // 1
  */
 export function createSpanScorer(options: SpanScorerOptions): MemoisedSpanScorer {
+  assertKnownOptions(PKG, options, [
+    'name',
+    'numBlocks',
+    'settings',
+    'higherMeansRemovable',
+    'evaluate',
+    'maxLength',
+    'cache',
+  ] satisfies (keyof SpanScorerOptions)[])
   const { name, numBlocks, settings, higherMeansRemovable, evaluate } = options
   if (!Number.isInteger(numBlocks) || numBlocks < 1) {
     throw new PruneError('INVALID_INPUT', `${P} numBlocks must be a positive integer, got ${numBlocks}`)

@@ -1,9 +1,16 @@
-import { type EstimateOptions, type MIEstimator, PruneError, type Reducer } from '@mi-prun/core'
+import {
+  type EstimateOptions,
+  type MIEstimator,
+  PruneError,
+  type Reducer,
+  assertKnownOptions,
+} from '@mi-prun/core'
 import { type MemoisedSpanScorer, createSpanScorer } from './memo.js'
 import type { ActivationStore } from './store.js'
 import { spanStatIndex } from './stats.js'
 
-const P = '[@mi-prun/span-scoring]'
+const PKG = '@mi-prun/span-scoring'
+const P = `[${PKG}]`
 
 const storeCaches = new WeakMap<ActivationStore, Map<string, Map<number, number>>>()
 
@@ -49,6 +56,13 @@ export interface MiSpanScorerOptions {
  * [1] H. Zhang et al., "MI-PRUN: Optimize Large Language Model Pruning via Mutual Information", arXiv 2601.07212 (2026).
  */
 export function createMiSpanScorer(options: MiSpanScorerOptions): MemoisedSpanScorer {
+  assertKnownOptions(PKG, options, [
+    'store',
+    'estimator',
+    'reducer',
+    'passTags',
+    'shareCache',
+  ] satisfies (keyof MiSpanScorerOptions)[])
   const { store, estimator, reducer, passTags = true, shareCache = true } = options
   if (store.samples < 2)
     throw new PruneError(
@@ -123,6 +137,11 @@ export interface BlockInfluenceOptions {
  * [1] X. Men et al., "ShortGPT: Layers in Large Language Models are More Redundant Than You Expect", arXiv 2403.03853 (2024).
  */
 export function createBlockInfluenceScorer(options: BlockInfluenceOptions): MemoisedSpanScorer {
+  assertKnownOptions(PKG, options, [
+    'store',
+    'angular',
+    'nanPolicy',
+  ] satisfies (keyof BlockInfluenceOptions)[])
   const { store, angular = false, nanPolicy = 'half' } = options
   requireStats(store, 'block influence')
   const st = store.stats
@@ -164,6 +183,7 @@ export interface AngularDistanceOptions {
  * [1] A. Gromov et al., "The Unreasonable Ineffectiveness of the Deeper Layers", ICLR 2025.
  */
 export function createAngularDistanceScorer(options: AngularDistanceOptions): MemoisedSpanScorer {
+  assertKnownOptions(PKG, options, ['store', 'tokens'] satisfies (keyof AngularDistanceOptions)[])
   const { store, tokens = 'last' } = options
   if (tokens === 'all') requireStats(store, 'all-token angular distance')
   else if (store.lastToken[0]!.rows === 0)
@@ -214,6 +234,7 @@ export function createAngularDistanceScorer(options: AngularDistanceOptions): Me
  * [1] X. Chen et al., "Streamlining Redundant Layers to Compress Large Language Models", ICLR 2025.
  */
 export function createWindowCosineScorer(options: { readonly store: ActivationStore }): MemoisedSpanScorer {
+  assertKnownOptions(PKG, options, ['store'])
   const { store } = options
   requireStats(store, 'window cosine')
   const st = store.stats

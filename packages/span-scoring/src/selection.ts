@@ -5,8 +5,10 @@ import {
   type SelectionContext,
   type Selector,
   type SpanScorer,
+  assertKnownOptions,
   blocksForRatio,
   checkBudget,
+  suggestion,
 } from '@mi-prun/core'
 
 /** A selector that only reads scores: `select` is synchronous; the count may be omitted when `ratio` is set. */
@@ -35,6 +37,32 @@ export interface CommonSelectorOptions {
   readonly ratio?: number
   /** Blocks never chosen, added to `context.protectedBlocks`. */
   readonly protect?: ProtectOptions
+}
+
+/** The keys of {@link CommonSelectorOptions}. */
+export const COMMON_SELECTOR_OPTION_KEYS = [
+  'ratio',
+  'protect',
+] as const satisfies readonly (keyof CommonSelectorOptions)[]
+
+/**
+ * The unknown-key check of a selector factory: `options` may hold the {@link CommonSelectorOptions} keys and
+ * `own`; `protect`, when given, only `first`, `last` and `blocks`. Throws `TypeError` naming the closest key.
+ * @example
+ * assertSelectorOptions('@mi-prun/selector-baselines', options, ['seed', 'contiguous'])
+ */
+export function assertSelectorOptions(pkg: string, options: unknown, own: readonly string[] = []): void {
+  assertKnownOptions(pkg, options, [...COMMON_SELECTOR_OPTION_KEYS, ...own])
+  const protect = (options as { protect?: unknown } | undefined)?.protect
+  if (protect === undefined) return
+  const keys = ['first', 'last', 'blocks'] satisfies (keyof ProtectOptions)[]
+  if (protect === null || typeof protect !== 'object' || Array.isArray(protect))
+    throw new TypeError(
+      `[${pkg}] protect must be an object { first?, last?, blocks? }, got ${JSON.stringify(protect)}`,
+    )
+  for (const key of Object.keys(protect))
+    if (!(keys as string[]).includes(key))
+      throw new TypeError(`[${pkg}] unknown option "protect.${key}" ${suggestion(key, keys)}`)
 }
 
 /**

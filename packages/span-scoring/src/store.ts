@@ -5,12 +5,14 @@ import {
   PruneError,
   type RowTags,
   type TokenBatch,
+  assertKnownOptions,
   createRng,
   matrix,
 } from '@mi-prun/core'
 import { type SpanStatistics, SpanStatsAccumulator } from './stats.js'
 
-const P = '[@mi-prun/span-scoring]'
+const PKG = '@mi-prun/span-scoring'
+const P = `[${PKG}]`
 
 /**
  * A reduction applied to every sampled hidden state before it is stored, to bound memory. It must be one
@@ -64,24 +66,42 @@ export interface ActivationOptions {
   readonly maxSpan?: number
 }
 
-/**
- * A seeded Gaussian random projection d → dims, shared by every state (entries N(0, 1/dims)), so inner
- * products are preserved in expectation (Johnson–Lindenstrauss [1]). The matrix is drawn when the first
- * state arrives, from `seed` and d only, so the same seed gives the same bytes.
- * [1] W. B. Johnson, J. Lindenstrauss, "Extensions of Lipschitz mappings into a Hilbert space" (1984).
- */
-export function createRandomProjection(options: {
-  readonly dims: number
+/** Options of {@link createRandomProjection}: the same names as mi-reducers' `createRandomProjectionReducer`. */
+export interface RandomProjectionOptions {
+  /** Output dimension r of the projection d → r, an integer ≥ 1. */
+  readonly rank: number
+  /** Seed of the projection matrix. Default 0. */
   readonly seed?: number
-}): StateReducer {
-  const { dims, seed = 0 } = options
-  if (!Number.isInteger(dims) || dims < 1)
-    throw new RangeError(`${P} random projection dims must be a positive integer, got ${dims}`)
+}
+
+/**
+ * A seeded Gaussian random projection d → rank, shared by every state (entries N(0, 1/rank)), so inner
+ * products are preserved in expectation (Johnson–Lindenstrauss [1]). The matrix is drawn when the first
+ * state arrives, from `seed` and d only, so the same seed gives the same bytes. The output size is named
+ * `rank`, as in `createRandomProjectionReducer`; the old name `dims` is refused with a message naming `rank`.
+ * [1] W. B. Johnson, J. Lindenstrauss, "Extensions of Lipschitz mappings into a Hilbert space" (1984).
+ * @example
+ * const reducer = createRandomProjection({ rank: 16, seed: 0 })
+ */
+export function createRandomProjection(options: RandomProjectionOptions): StateReducer {
+  if (options !== null && typeof options === 'object' && 'dims' in options)
+    throw new TypeError(
+      `${P} createRandomProjection: option "dims" was renamed "rank" (the name mi-reducers uses): pass { rank: ${String((options as { dims: unknown }).dims)} }`,
+    )
+  assertKnownOptions(PKG, options, ['rank', 'seed'] satisfies (keyof RandomProjectionOptions)[])
+  const { rank, seed = 0 } = options
+  if (typeof rank !== 'number')
+    throw new TypeError(`${P} random projection rank must be a number, got ${typeof rank}`)
+  if (!Number.isInteger(rank) || rank < 1)
+    throw new RangeError(`${P} random projection rank must be a positive integer, got ${rank}`)
+  if (!Number.isFinite(seed))
+    throw new RangeError(`${P} random projection seed must be a finite number, got ${seed}`)
+  const dims = rank
   let w: Float64Array | undefined
   let d = -1
   return {
     name: 'random-projection',
-    settings: { kind: 'random-projection', dims, seed },
+    settings: { kind: 'random-projection', rank, seed },
     reduce(m: Matrix): Matrix {
       if (w === undefined || d !== m.cols) {
         d = m.cols
@@ -107,11 +127,23 @@ export function createRandomProjection(options: {
   }
 }
 
+/** The keys of {@link ActivationOptions} (internal: the unknown-key check of every store factory). */
+export const ACTIVATION_OPTION_KEYS = [
+  'maxTokens',
+  'seed',
+  'excludeFirst',
+  'reducer',
+  'maxSpan',
+] as const satisfies readonly (keyof ActivationOptions)[]
+
 function checkOptions(
   opts: ActivationOptions,
   numBlocks: number,
 ): Required<Omit<ActivationOptions, 'reducer'>> {
+  assertKnownOptions(PKG, opts, ACTIVATION_OPTION_KEYS)
   const { maxTokens = 4096, seed = 0, excludeFirst = true, maxSpan = numBlocks } = opts
+  if (typeof excludeFirst !== 'boolean')
+    throw new TypeError(`${P} excludeFirst must be a boolean, got ${String(excludeFirst)}`)
   if (!Number.isInteger(maxTokens) || maxTokens < 2)
     throw new RangeError(`${P} maxTokens must be an integer ≥ 2, got ${maxTokens}`)
   if (!Number.isInteger(maxSpan) || maxSpan < 1 || maxSpan > numBlocks) {
@@ -309,6 +341,9 @@ export function createActivationStore(
       `${P} tags have ${tags.sequence.length} sequence ids and ${tags.position.length} positions for ${n} rows`,
     )
   }
+  // Without tags there are no positions to exclude: the settings record `excludeFirst: false` (what ran),
+  // and `excludeFirstIgnored` says why the request was not honoured.
+  const excludedFirst = excludeFirst && tags !== undefined
   tags ??= { sequence: new Int32Array(n), position: Int32Array.from({ length: n }, (_, i) => i) }
   // dense sequence ids 0..S−1 in order of first appearance
   const dense = new Map<number, number>()
@@ -326,8 +361,7 @@ export function createActivationStore(
     if (tags.position[r]! >= tags.position[lastRow[id]!]!) lastRow[id] = r
   }
   const eligible: number[] = []
-  for (let r = 0; r < n; r++)
-    if (!excludeFirst || input.tags === undefined || tags.position[r]! !== 0) eligible.push(r)
+  for (let r = 0; r < n; r++) if (!excludedFirst || tags.position[r]! !== 0) eligible.push(r)
   if (eligible.length < 2)
     throw new PruneError(
       'INSUFFICIENT_SAMPLES',
@@ -371,7 +405,8 @@ export function createActivationStore(
       sequences: dense.size,
       maxTokens,
       seed,
-      excludeFirst,
+      excludeFirst: excludedFirst,
+      ...(excludeFirst && !excludedFirst ? { excludeFirstIgnored: 'no tags: positions unknown' } : {}),
       maxSpan,
       reducer: options.reducer?.settings ?? null,
     },

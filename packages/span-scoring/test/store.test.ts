@@ -150,13 +150,13 @@ describe('collectActivations (one forward pass per batch)', async () => {
     const rp = await collectActivations(toyAdapter(T, d), batches, {
       maxTokens: 40,
       seed: 3,
-      reducer: createRandomProjection({ dims: 3, seed: 9 }),
+      reducer: createRandomProjection({ rank: 3, seed: 9 }),
     })
     expect(rp.dims).toBe(3)
     expect(rp.hiddenSize).toBe(d)
     expect(rp.states[0]!.cols).toBe(3)
-    expect(rp.settings['reducer']).toEqual({ kind: 'random-projection', dims: 3, seed: 9 })
-    const proj = createRandomProjection({ dims: 3, seed: 9 })
+    expect(rp.settings['reducer']).toEqual({ kind: 'random-projection', rank: 3, seed: 9 })
+    const proj = createRandomProjection({ rank: 3, seed: 9 })
     expect(proj.reduce(store.states[2]!).data).toEqual(rp.states[2]!.data)
   })
 

@@ -35,7 +35,8 @@ import {
   type OrtSource,
   type OrtTensorLike,
 } from './ort.js'
-import { PKG, encodeModel, isFloatTensor, numElements, toSafeInt } from './proto.js'
+import { PKG, encodeModel, toSafeInt } from './proto.js'
+import { weightSummary } from './weights.js'
 import { pruneGraph, withHiddenOutputs } from './surgery.js'
 
 /** This package's name, for the shared boundary checks of `@mi-prun/core`. */
@@ -64,6 +65,11 @@ export interface OnnxLoadOptions {
   readonly file?: string
   /** How many per-skip-set sessions to keep (least recently used dropped). Default 4. */
   readonly maxSessions?: number
+  /**
+   * Tensor name of h_0 when discovery finds several equally long residual chains (its error names the
+   * candidates).
+   */
+  readonly residualInput?: string
 }
 
 export interface CreateOnnxAdapterOptions extends OnnxLoadOptions {
@@ -130,18 +136,6 @@ async function locate(
       `${PKG} ${join(onnxDir, pick)} does not exist; the folder has ${files.join(', ')}`,
     )
   return { root: resolve(abs), onnxDir, forwardFile: join(onnxDir, pick), files }
-}
-
-function dtypeName(t: number): string {
-  const names: Record<number, string> = {
-    [TensorProto_DataType.FLOAT]: 'F32',
-    [TensorProto_DataType.FLOAT16]: 'F16',
-    [TensorProto_DataType.BFLOAT16]: 'BF16',
-    [TensorProto_DataType.DOUBLE]: 'F64',
-    [TensorProto_DataType.INT8]: 'I8',
-    [TensorProto_DataType.UINT8]: 'U8',
-  }
-  return names[t] ?? `onnx:${t}`
 }
 
 const ORT_TYPES: Record<number, string> = {
@@ -221,6 +215,7 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
   const structure = discoverBlocks(loaded.model, {
     where: forwardFile,
     ...(cfgBlocks !== undefined ? { numBlocks: cfgBlocks } : {}),
+    ...(options.residualInput !== undefined ? { residualInput: options.residualInput } : {}),
   })
   const ort = await resolveOrt(options.ort)
   const providers =
@@ -247,8 +242,7 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
     num('hidden_size') ??
     num('n_embd') ??
     (embInit !== undefined ? toSafeInt(embInit.dims[1]!, 'embedding cols') : 0)
-  let parameters = 0
-  for (const t of g.initializer) if (isFloatTensor(t)) parameters += numElements(t)
+  const weights = weightSummary(g)
   const info: ModelInfo = {
     architecture:
       Array.isArray(cfg?.architectures) && typeof cfg.architectures[0] === 'string'
@@ -260,8 +254,8 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
     hiddenSize,
     vocabSize: vocab,
     maxPositions: num('max_position_embeddings') ?? num('n_positions') ?? 0,
-    parameters,
-    dtype: embInit !== undefined ? dtypeName(embInit.dataType) : 'unknown',
+    parameters: weights.parameters,
+    dtype: weights.dtype,
     backend,
   }
   const maxSessions = options.maxSessions ?? 4
@@ -285,7 +279,12 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
       let model = loaded.model
       let names = structure.hiddenStates
       if (skip.length > 0) {
-        const pr = pruneGraph(model, structure, skip, { renumber: false, where: forwardFile, allowAll: true })
+        const pr = pruneGraph(model, structure, skip, {
+          renumber: false,
+          where: forwardFile,
+          allowAll: true,
+          keepUnusedKv: true,
+        })
         model = pr.model
         names = pr.hiddenStates
       }
@@ -354,14 +353,18 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
   const logitsName = plain.session.outputNames.includes('logits') ? 'logits' : plain.session.outputNames[0]!
 
   const asMatrix = (t: OrtTensorLike, what: string): Matrix => {
-    if (!(t.data instanceof Float32Array)) {
+    const cols = t.dims[t.dims.length - 1]!
+    if (t.data instanceof Float32Array) return matrix(t.data.length / cols, cols, t.data)
+    // fp16 graphs (onnxruntime's float16 converter, keep_io_types false, or fp16 hidden states):
+    // upcast exactly to float32 for scoring; the graph itself stays fp16.
+    const f32 = t.type === 'float16' ? float16ToFloat32(t.data) : undefined
+    if (f32 === undefined) {
       throw new PruneError(
         'UNSUPPORTED_ARCHITECTURE',
-        `${PKG} ${what} is ${t.type}, not float32: export the model in float32`,
+        `${PKG} ${what} is ${t.type}; mi-prun reads float32 and float16 tensors`,
       )
     }
-    const cols = t.dims[t.dims.length - 1]!
-    return matrix(t.data.length / cols, cols, t.data)
+    return matrix(f32.length / cols, cols, f32)
   }
 
   const adapter: OnnxModelAdapter = {
@@ -444,7 +447,7 @@ export async function loadOnnxModel(path: string, options: OnnxLoadOptions = {})
           const st = src === loaded ? structure : discoverBlocks(src.model, { where: src.path, numBlocks: T })
           const pr = pruneGraph(src.model, st, gone, { renumber: true, where: src.path })
           const dest = join(tmp, sub, f)
-          await writeModelFile(pr.model, src.dir, dest)
+          await writeModelFile(pr.model, src.dir, dest, src.path)
           // Refuse to publish a graph onnxruntime cannot load.
           const check = await createSession(ort, dest, { providers: ['cpu'] }, dest)
           await check.session.release?.()
@@ -528,4 +531,29 @@ export function nllFromLogits(logits: Matrix, b: TokenBatch): NllResult {
     }
   }
   return { sumNll: sum, tokens }
+}
+
+/** Exact float16 -> float32 conversion of ORT's float16 data (raw bits in a Uint16Array, or a Float16Array). */
+export function float16ToFloat32(data: unknown): Float32Array | undefined {
+  if (data instanceof Uint16Array) {
+    const out = new Float32Array(data.length)
+    for (let i = 0; i < data.length; i++) {
+      const h = data[i]!
+      const sign = h & 0x8000 ? -1 : 1
+      const e = (h >> 10) & 0x1f
+      const m = h & 0x3ff
+      out[i] =
+        e === 0
+          ? sign * m * 2 ** -24
+          : e === 31
+            ? m === 0
+              ? sign * Infinity
+              : NaN
+            : sign * (1024 + m) * 2 ** (e - 25)
+    }
+    return out
+  }
+  const F16 = (globalThis as { Float16Array?: new (...a: never[]) => ArrayLike<number> }).Float16Array
+  if (F16 !== undefined && data instanceof F16) return Float32Array.from(data as ArrayLike<number>)
+  return undefined
 }

@@ -8,7 +8,8 @@
 // when names carry no index, by the period of the branch structure (attention, MLP, attention, ...)
 // or by the block count from config.json.
 import { PruneError } from '@mi-prun/core'
-import { PKG, nodeReads, type GraphProto, type ModelProto } from './proto.js'
+import { TensorProto_DataType } from 'onnx-buf'
+import { PKG, nodeReads, type GraphProto, type ModelProto, type NodeProto } from './proto.js'
 
 /** One block's residual-stream boundary. */
 export interface BlockBoundary {
@@ -46,6 +47,11 @@ export interface DiscoverOptions {
   readonly numBlocks?: number
   /** Where the graph came from, for messages. */
   readonly where?: string
+  /**
+   * Tensor name of h_0 (the residual stream's first tensor), to choose among residual chains of equal
+   * length when the structure alone cannot tell (the error lists the candidates).
+   */
+  readonly residualInput?: string
 }
 
 /** Producer/consumer index of one graph. */
@@ -83,8 +89,15 @@ export function blockIndexFromName(name: string): number | undefined {
   return m === null ? undefined : Number(m[1])
 }
 
+/** Ops whose output depends only on their input's shape, never on its values. */
+const SHAPE_ONLY = new Set(['Shape', 'Size'])
+
+/**
+ * Is tensor `a` an ancestor of tensor `b` by value (are b's values computed from a's)? Backward DFS
+ * from b that does not pass through Shape/Size: GPT-2's position ids come from `Shape(wte output)`,
+ * which does not make the position embedding a function of the token embedding.
+ */
 function isAncestor(g: GraphProto, ix: GraphIndex, a: string, b: string): boolean {
-  // Is tensor `a` an ancestor of tensor `b` (is b computed from a)? Backward DFS from b.
   const seen = new Set<number>()
   const stack: string[] = [b]
   while (stack.length > 0) {
@@ -93,9 +106,110 @@ function isAncestor(g: GraphProto, ix: GraphIndex, a: string, b: string): boolea
     const p = ix.producer.get(t)
     if (p === undefined || seen.has(p)) continue
     seen.add(p)
-    for (const r of nodeReads(g.node[p]!)) if (!ix.constants.has(r)) stack.push(r)
+    const n = g.node[p]!
+    if (SHAPE_ONLY.has(n.opType) && n.domain === '') continue
+    for (const r of nodeReads(n)) if (!ix.constants.has(r)) stack.push(r)
   }
   return false
+}
+
+const FLOAT_TYPES = new Set<number>([
+  TensorProto_DataType.FLOAT,
+  TensorProto_DataType.FLOAT16,
+  TensorProto_DataType.BFLOAT16,
+  TensorProto_DataType.DOUBLE,
+])
+/** Ops whose output has the element type of their first input. */
+const SAME_TYPE = new Set([
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Neg',
+  'Identity',
+  'Reshape',
+  'Transpose',
+  'Squeeze',
+  'Unsqueeze',
+  'Flatten',
+  'MatMul',
+  'Gemm',
+  'Sqrt',
+  'Pow',
+  'Relu',
+  'Tanh',
+  'Sigmoid',
+  'Softmax',
+  'Gather',
+  'Slice',
+  'Concat',
+  'Expand',
+  'Where',
+  'ReduceMean',
+  'LayerNormalization',
+  'SimplifiedLayerNormalization',
+  'SkipLayerNormalization',
+  'Erf',
+])
+
+/**
+ * Element types of the float tensors, as far as a forward pass over the (topologically sorted) nodes
+ * can tell from graph inputs, value_info, initializers, Cast targets and same-type ops. Unknown types
+ * are absent.
+ */
+export function floatTypes(g: GraphProto): Map<string, number> {
+  const ty = new Map<string, number>()
+  const put = (name: string, t: number | undefined): void => {
+    if (t !== undefined && t !== TensorProto_DataType.UNDEFINED) ty.set(name, t)
+  }
+  for (const v of [...g.input, ...g.valueInfo, ...g.output])
+    if (v.type?.value.case === 'tensorType') put(v.name, v.type.value.value.elemType)
+  for (const t of g.initializer) put(t.name, t.dataType)
+  for (const n of g.node) {
+    const o = n.output[0]
+    if (o === undefined || o === '' || ty.has(o) || n.domain !== '') continue
+    if (n.opType === 'Cast') {
+      const to = n.attribute.find((a) => a.name === 'to')
+      if (to !== undefined) put(o, Number(to.i))
+    } else if (n.opType === 'Where') {
+      put(o, ty.get(n.input[1] ?? ''))
+    } else if (n.opType === 'DequantizeLinear') {
+      put(o, ty.get(n.input[1] ?? ''))
+    } else if (SAME_TYPE.has(n.opType)) {
+      put(o, ty.get(n.input[0] ?? ''))
+    }
+  }
+  return ty
+}
+
+/**
+ * Pass-through nodes: Identity, a one-input Concat, and a Cast to the type its input already has
+ * (the TorchScript exporter records RMSNorm's no-op `.to(float32)` as one, and the residual Add then
+ * reads the Cast's output). Returns, for each output of such a node, the tensor it passes through
+ * (resolved transitively).
+ */
+export function passThroughs(
+  g: GraphProto,
+  types: ReadonlyMap<string, number> = floatTypes(g),
+): Map<string, string> {
+  const via = new Map<string, string>()
+  const isPass = (n: NodeProto): boolean => {
+    if (n.domain !== '' || n.input.length < 1 || n.output.length !== 1) return false
+    if (n.opType === 'Identity') return true
+    if (n.opType === 'Concat') return n.input.length === 1
+    if (n.opType === 'Cast') {
+      const to = n.attribute.find((a) => a.name === 'to')
+      const from = types.get(n.input[0]!)
+      return to !== undefined && from !== undefined && FLOAT_TYPES.has(from) && Number(to.i) === from
+    }
+    return false
+  }
+  for (const n of g.node) {
+    if (!isPass(n)) continue
+    const src = n.input[0]!
+    via.set(n.output[0]!, via.get(src) ?? src)
+  }
+  return via
 }
 
 /** True when `t` is a graph input of token ids, possibly through Cast/Reshape/(Un)Squeeze/Identity/Flatten. */
@@ -113,21 +227,23 @@ function readsTokenIds(g: GraphProto, ix: GraphIndex, t: string): boolean {
 
 interface ResidualAdd {
   readonly node: number
+  /** The skip input, resolved through pass-through nodes. */
   readonly skip: string
   readonly branch: string
   readonly output: string
 }
 
-function residualAdds(g: GraphProto, ix: GraphIndex): ResidualAdd[] {
+function residualAdds(g: GraphProto, ix: GraphIndex, via: ReadonlyMap<string, string>): ResidualAdd[] {
   const out: ResidualAdd[] = []
+  const canon = (t: string): string => via.get(t) ?? t
   g.node.forEach((n, i) => {
     if (n.opType !== 'Add' || n.domain !== '' || n.input.length !== 2) return
     const [x, y] = n.input as [string, string]
     if (x === y || ix.constants.has(x) || ix.constants.has(y)) return
     const o = n.output[0]
     if (o === undefined) return
-    if (isAncestor(g, ix, x, y)) out.push({ node: i, skip: x, branch: y, output: o })
-    else if (isAncestor(g, ix, y, x)) out.push({ node: i, skip: y, branch: x, output: o })
+    if (isAncestor(g, ix, x, y)) out.push({ node: i, skip: canon(x), branch: y, output: o })
+    else if (isAncestor(g, ix, y, x)) out.push({ node: i, skip: canon(y), branch: x, output: o })
   })
   return out
 }
@@ -174,7 +290,7 @@ export function discoverBlocks(model: ModelProto, options: DiscoverOptions = {})
   const g = model.graph
   if (g === undefined) throw ambiguous(where, 'the model has no graph')
   const ix = indexGraph(g)
-  const adds = residualAdds(g, ix)
+  const adds = residualAdds(g, ix, passThroughs(g))
   const bySkip = new Map<string, ResidualAdd[]>()
   for (const r of adds) {
     const l = bySkip.get(r.skip)
@@ -203,13 +319,26 @@ export function discoverBlocks(model: ModelProto, options: DiscoverOptions = {})
     chains.push(chain)
   }
   if (chains.length === 0) throw ambiguous(where, 'no residual Add (Add(x, f(x))) was found')
-  const longest = Math.max(...chains.map((c) => c.length))
-  const best = chains.filter((c) => c.length === longest)
+  let best: ResidualAdd[][]
+  if (options.residualInput !== undefined) {
+    best = chains.filter((c) => c[0]!.skip === options.residualInput)
+    if (best.length === 0) {
+      throw ambiguous(
+        where,
+        `no residual chain starts at the given residualInput '${options.residualInput}'; chains start at ` +
+          chains.map((c) => `'${c[0]!.skip}' (${c.length} Adds)`).join(', '),
+      )
+    }
+  } else {
+    const longest = Math.max(...chains.map((c) => c.length))
+    best = chains.filter((c) => c.length === longest)
+  }
   if (best.length > 1) {
-    throw ambiguous(
-      where,
-      `${best.length} residual chains of equal length ${longest} start at tensors ${best.map((c) => `'${c[0]!.skip}'`).join(', ')}; ` +
-        'cannot tell which one is the residual stream',
+    throw new PruneError(
+      'UNSUPPORTED_ARCHITECTURE',
+      `${PKG} ${where}: ${best.length} residual chains of equal length ${best[0]!.length} start at tensors ` +
+        `${best.map((c) => `'${c[0]!.skip}'`).join(', ')}; cannot tell which one is the residual stream: ` +
+        'pass the tensor name of h_0 as the residualInput option (of loadOnnxModel or discoverBlocks) to choose one',
     )
   }
   const chain = best[0]!

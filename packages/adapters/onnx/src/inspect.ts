@@ -4,7 +4,8 @@ import { existsSync, statSync } from 'node:fs'
 import { isPruneError } from '@mi-prun/core'
 import { discoverBlocks, type BlockStructure } from './graph.js'
 import { listOnnxFiles, readModelFile } from './io.js'
-import { defaultOpset, isFloatTensor, numElements } from './proto.js'
+import { defaultOpset } from './proto.js'
+import { weightSummary } from './weights.js'
 import { kvLayer } from './surgery.js'
 
 /** Summary of one .onnx file. */
@@ -15,8 +16,12 @@ export interface OnnxFileSummary {
   readonly producer: string
   readonly nodes: number
   readonly initializers: number
-  /** Elements in all initializers. */
+  /** Weight elements, quantized weights counted as the matrices they encode (see weightSummary). */
   readonly parameters: number
+  /** Parameters by storage type (`F32`, `F16`, `I8`, `U8`, `Q4`, ...). */
+  readonly dtypes: Readonly<Record<string, number>>
+  /** The storage type holding most parameters. */
+  readonly dtype: string
   /** Bytes of weights stored in external data files (0 when inline). */
   readonly externalBytes: number
   readonly inputs: readonly string[]
@@ -72,8 +77,7 @@ export async function inspectOnnxModel(path: string): Promise<OnnxModelSummary> 
       if (!isPruneError(e)) throw e
       structure = { error: e.message, code: e.code }
     }
-    let parameters = 0
-    for (const t of g.initializer) if (isFloatTensor(t)) parameters += numElements(t)
+    const w = weightSummary(g)
     files.push({
       file: p,
       irVersion: Number(lf.model.irVersion),
@@ -81,7 +85,9 @@ export async function inspectOnnxModel(path: string): Promise<OnnxModelSummary> 
       producer: `${lf.model.producerName} ${lf.model.producerVersion}`.trim(),
       nodes: g.node.length,
       initializers: g.initializer.length,
-      parameters,
+      parameters: w.parameters,
+      dtypes: w.dtypes,
+      dtype: w.dtype,
       externalBytes: lf.externalBytes,
       inputs: g.input.map((v) => v.name),
       outputs: g.output.map((v) => v.name),

@@ -79,20 +79,42 @@ const ALIGN = 4096
 const CHUNK = 16 * 1024 * 1024
 
 /**
+ * The external-data file name for `destPath`, following the source's own convention: a source
+ * `model.onnx` whose data is `model.onnx.data` (torch's dynamo exporter) gives `<dest>.data`, one with
+ * `model.onnx_data` (optimum, onnx's save_model) gives `<dest>_data`; any other name (or no source
+ * file) gives `<dest>_data`.
+ */
+export function externalDataName(destPath: string, srcFile: string | undefined, model: ModelProto): string {
+  const dest = basename(destPath)
+  const first = model.graph!.initializer.find(isExternal)
+  if (srcFile !== undefined && first !== undefined) {
+    const src = basename(srcFile)
+    const loc = externalRef(first).location
+    if (loc.startsWith(src) && loc.length > src.length) {
+      const suffix = loc.slice(src.length)
+      if (/^[._-][A-Za-z0-9_.-]*$/.test(suffix)) return `${dest}${suffix}`
+    }
+  }
+  return `${dest}_data`
+}
+
+/**
  * Writes `model` to `destPath`. Initializers stored externally in the source are copied (streamed,
- * never held in memory whole) into `<destPath basename>_data` next to it, 4 KiB aligned, and their
- * `external_data` entries rewritten; inline initializers stay inline. `srcDir` is the folder the
- * source model's external references are relative to.
+ * never held in memory whole) into one data file next to it (named by {@link externalDataName}, the
+ * source's own convention when `srcFile` is given), 4 KiB aligned, and their `external_data` entries
+ * rewritten; inline initializers stay inline. `srcDir` is the folder the source model's external
+ * references are relative to.
  */
 export async function writeModelFile(
   model: ModelProto,
   srcDir: string,
   destPath: string,
+  srcFile?: string,
 ): Promise<{ bytes: number; externalBytes: number }> {
   const ext = model.graph!.initializer.filter(isExternal)
   let externalBytes = 0
   if (ext.length > 0) {
-    const dataName = `${basename(destPath)}_data`
+    const dataName = externalDataName(destPath, srcFile, model)
     const out = await open(join(dirname(destPath), dataName), 'w')
     const handles = new Map<string, FileHandle>()
     const buf = new Uint8Array(CHUNK)

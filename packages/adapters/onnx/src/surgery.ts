@@ -1,9 +1,9 @@
 // Graph surgery: bypass blocks, drop what became dead, renumber KV-cache I/O, expose hidden states.
 import { create } from '@bufbuild/protobuf'
 import { PruneError } from '@mi-prun/core'
-import { ValueInfoProtoSchema } from 'onnx-buf'
+import { ValueInfoProtoSchema, type ValueInfoProto } from 'onnx-buf'
 import type { BlockStructure } from './graph.js'
-import { PKG, cloneModel, nodeReads, renameReads, type ModelProto } from './proto.js'
+import { PKG, cloneModel, nodeReads, renameReads, type ModelProto, type NodeProto } from './proto.js'
 
 /** KV-cache tensor names: `past_key_values.3.key`, `present.3.value`, `past.3`, `present_key_values.3.key`. */
 const KV_RE = /^(past_key_values|past_key_value|present_key_values|present|past)\.(\d+)((?:\..*)?)$/
@@ -60,6 +60,11 @@ export function pruneGraph(
     readonly where?: string
     /** Allow removing every block (a forward with all blocks skipped); default false. */
     readonly allowAll?: boolean
+    /**
+     * Keep a removed layer's KV-cache input that is still read and cannot be rewired (skip sessions,
+     * which feed every input anyway); default false: such an input is an error.
+     */
+    readonly keepUnusedKv?: boolean
   } = {},
 ): PruneGraphResult {
   const where = options.where ?? 'model'
@@ -119,17 +124,44 @@ export function pruneGraph(
   for (const n of g.node) for (const o of n.output) produced.add(o)
   const viBefore = g.valueInfo.length
   g.valueInfo = g.valueInfo.filter((v) => produced.has(v.name))
+  // A removed layer's past input that is still read only for its shape (the past length, which exporters
+  // read from layer 0's or 1's cache) is rewired to the same tensor of a kept layer with the same declared
+  // shape: every layer's cache has the same past length.
+  const keptInputs = g.input.filter((v) => {
+    const l = kvLayer(v.name)
+    return l !== undefined && !goneSet.has(l)
+  })
+  const rewire = new Map<string, string>()
+  for (const v of g.input) {
+    const l = kvLayer(v.name)
+    if (l === undefined || !goneSet.has(l) || !read.has(v.name)) continue
+    const suffix = KV_RE.exec(v.name)![3]
+    const prefix = KV_RE.exec(v.name)![1]
+    const twin = keptInputs.find((k) => {
+      const mm = KV_RE.exec(k.name)!
+      return mm[1] === prefix && mm[3] === suffix && sameDeclaredShape(k, v)
+    })
+    if (twin !== undefined && readOnlyForShape(g.node, v.name)) rewire.set(v.name, twin.name)
+    else if (options.keepUnusedKv !== true) {
+      throw new PruneError(
+        'UNSUPPORTED_ARCHITECTURE',
+        `${PKG} ${where}: KV-cache input '${v.name}' of removed layer ${l} is still read after surgery` +
+          (twin === undefined
+            ? ' and no kept layer has a cache input of the same shape to read instead'
+            : ' for its values, not only its shape'),
+      )
+    }
+  }
+  if (rewire.size > 0) {
+    renameReads(g.node, rewire)
+    read.clear()
+    for (const o of g.output) read.add(o.name)
+    for (const n of g.node) for (const r of nodeReads(n)) read.add(r)
+  }
   g.input = g.input.filter((v) => {
     const l = kvLayer(v.name)
-    if (l !== undefined && goneSet.has(l)) {
-      if (read.has(v.name)) {
-        throw new PruneError(
-          'UNSUPPORTED_ARCHITECTURE',
-          `${PKG} ${where}: KV-cache input '${v.name}' of removed layer ${l} is still read after surgery`,
-        )
-      }
-      return false
-    }
+    // Skip sessions (keepUnusedKv) keep a removed layer's input that is still read: it is fed anyway.
+    if (l !== undefined && goneSet.has(l)) return read.has(v.name) && options.keepUnusedKv === true
     return true
   })
   // 4. Renumber KV names (and node names) of kept layers.
@@ -143,6 +175,7 @@ export function pruneGraph(
     }
     for (const v of [...g.input, ...g.output, ...g.valueInfo]) v.name = rename.get(v.name) ?? v.name
     renameReads(g.node, rename)
+    const used = new Set<string>()
     for (const n of g.node) {
       for (let k = 0; k < n.output.length; k++) n.output[k] = rename.get(n.output[k]!) ?? n.output[k]!
       n.name = n.name.replace(
@@ -153,6 +186,15 @@ export function pruneGraph(
         },
       )
     }
+    // Exporters name nodes shared by all layers (rotary tables, masks) in layer 0's scope; a renumbered
+    // layer-1 node can then meet one of them. Node names must stay unique (ORT refuses duplicates).
+    for (const n of g.node) {
+      if (n.name === '') continue
+      let name = n.name
+      for (let k = 1; used.has(name); k++) name = `${n.name}_${k}`
+      n.name = name
+      used.add(name)
+    }
   }
   return {
     model: m,
@@ -161,6 +203,38 @@ export function pruneGraph(
     removedInitializers: initBefore - g.initializer.length,
     removedValueInfos: viBefore - g.valueInfo.length,
   }
+}
+
+function sameDeclaredShape(a: ValueInfoProto, b: ValueInfoProto): boolean {
+  const dims = (v: ValueInfoProto): string =>
+    JSON.stringify(
+      (v.type?.value.case === 'tensorType' ? (v.type.value.value.shape?.dim ?? []) : []).map((d) =>
+        d.value.case === 'dimValue'
+          ? Number(d.value.value)
+          : d.value.case === 'dimParam'
+            ? d.value.value
+            : '?',
+      ),
+    )
+  const elem = (v: ValueInfoProto): number | undefined =>
+    v.type?.value.case === 'tensorType' ? v.type.value.value.elemType : undefined
+  return dims(a) === dims(b) && elem(a) === elem(b)
+}
+
+/** Ops that pass their input through unchanged in value and shape. */
+const PASS = new Set(['Identity', 'Cast'])
+
+/** True when every reader of `t` uses only its shape: Shape/Size, or a pass-through whose readers do. */
+function readOnlyForShape(nodes: readonly NodeProto[], t: string, depth = 0): boolean {
+  if (depth > 8) return false
+  for (const n of nodes) {
+    if (!nodeReads(n).includes(t)) continue
+    if (n.domain !== '') return false
+    if (n.opType === 'Shape' || n.opType === 'Size') continue
+    const pass = PASS.has(n.opType) || (n.opType === 'Concat' && n.input.length === 1)
+    if (!pass || !n.output.every((o) => o === '' || readOnlyForShape(nodes, o, depth + 1))) return false
+  }
+  return true
 }
 
 /**

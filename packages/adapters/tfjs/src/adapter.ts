@@ -9,6 +9,7 @@ import {
   type NllResult,
   type TokenBatch,
   PruneError,
+  assertKnownOptions,
   normaliseSkip,
   validateTokenBatch,
 } from '@mi-prun/core'
@@ -85,6 +86,13 @@ function transpose2d(src: Float32Array, r: number, c: number, out: Float32Array)
  * const { hiddenStates } = await model.forward({ ids, batch: 2, seqLen: 64 }, { hiddenStates: true, logits: false })
  */
 export async function loadHfModel(dir: string, options: LoadHfModelOptions = {}): Promise<TfjsModelAdapter> {
+  assertKnownOptions('@mi-prun/adapter-tfjs', options, [
+    'backend',
+    'tf',
+    'importer',
+    'stream',
+    'headChunkRows',
+  ] satisfies (keyof LoadHfModelOptions)[])
   const { stream = false } = options
   const { ckpt, arch, summary } = openModel(dir)
   let tf: TfModule

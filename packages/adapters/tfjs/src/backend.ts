@@ -1,5 +1,5 @@
 import type * as tfc from '@tensorflow/tfjs-core'
-import { PruneError } from '@mi-prun/core'
+import { PruneError, assertKnownOptions } from '@mi-prun/core'
 
 const P = '[@mi-prun/adapter-tfjs]'
 
@@ -46,6 +46,32 @@ function nodeCandidate(pkg: string): Candidate {
   }
 }
 
+const HIJACKED_EVENTS = ['uncaughtException', 'unhandledRejection'] as const
+
+/**
+ * Runs `init` and then removes every `uncaughtException` / `unhandledRejection` listener it added to
+ * `process`. The emscripten runtime inside @tensorflow/tfjs-backend-wasm installs both when it starts
+ * under Node; they rethrow from inside the handler, so any later uncaught error in the *user's* code
+ * printed a frame of minified emscripten source and exited 7 instead of Node's own message and exit 1.
+ * Listeners that were there before (the application's) are left alone.
+ */
+export async function withoutNewProcessHandlers<T>(init: () => Promise<T>): Promise<T> {
+  type Listener = (...args: unknown[]) => void
+  const emitter = process as unknown as {
+    listeners(ev: string): Listener[]
+    removeListener(ev: string, l: Listener): unknown
+  }
+  const before = new Map(HIJACKED_EVENTS.map((ev) => [ev, new Set(emitter.listeners(ev))]))
+  try {
+    return await init()
+  } finally {
+    for (const ev of HIJACKED_EVENTS) {
+      const had = before.get(ev)!
+      for (const l of emitter.listeners(ev)) if (!had.has(l)) emitter.removeListener(ev, l)
+    }
+  }
+}
+
 function coreCandidate(name: 'wasm' | 'cpu'): Candidate {
   const pkg = name === 'wasm' ? '@tensorflow/tfjs-backend-wasm' : '@tensorflow/tfjs-backend-cpu'
   return {
@@ -55,11 +81,13 @@ function coreCandidate(name: 'wasm' | 'cpu'): Candidate {
       const tf = typeof mod.setBackend === 'function' ? mod : mod.default
       if (tf === undefined || typeof tf.setBackend !== 'function')
         throw new Error('@tensorflow/tfjs-core did not export the tfjs API')
-      await imp(pkg)
-      const ok = await tf.setBackend(name)
-      if (!ok) throw new Error(`tf.setBackend('${name}') failed`)
-      await tf.ready()
-      return { tf, backend: tf.getBackend() }
+      return withoutNewProcessHandlers(async () => {
+        await imp(pkg)
+        const ok = await tf.setBackend(name)
+        if (!ok) throw new Error(`tf.setBackend('${name}') failed`)
+        await tf.ready()
+        return { tf, backend: tf.getBackend() }
+      })
     },
   }
 }
@@ -85,6 +113,10 @@ const chains: Readonly<Record<BackendRequest, readonly Candidate[]>> = Object.fr
  * const { tf, backend } = await selectBackend({ backend: 'auto' }) // backend === 'wasm' on machines without tfjs-node
  */
 export async function selectBackend(options: SelectBackendOptions = {}): Promise<BackendChoice> {
+  assertKnownOptions('@mi-prun/adapter-tfjs', options, [
+    'backend',
+    'importer',
+  ] satisfies (keyof SelectBackendOptions)[])
   const { backend = 'auto', importer = defaultImporter } = options
   const chain = chains[backend]
   if (chain === undefined)

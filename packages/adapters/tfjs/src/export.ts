@@ -2,6 +2,7 @@ import {
   chmodSync,
   copyFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   renameSync,
@@ -64,7 +65,29 @@ export async function exportPrunedFolder(
   const kept = Array.from({ length: arch.numBlocks }, (_, i) => i).filter((i) => !rem.includes(i))
   const newIndex = new Map(kept.map((old, j) => [old, j]))
   const pattern = blockNamePattern(arch)
-  const tmp = mkdtempSync(join(dirname(out), `.${basename(out)}.tmp-`))
+  // Missing parents are created ('out/pruned' with no out/); on failure the ones created here are
+  // removed again, so an error leaves nothing behind.
+  let createdParent: string | undefined
+  try {
+    createdParent = mkdirSync(dirname(out), { recursive: true })
+  } catch (e) {
+    throw new PruneError(
+      'IO_ERROR',
+      `${P} cannot create the parent folder of ${out} (${(e as Error).message}); nothing was written`,
+      { cause: e },
+    )
+  }
+  let tmp: string
+  try {
+    tmp = mkdtempSync(join(dirname(out), `.${basename(out)}.tmp-`))
+  } catch (e) {
+    if (createdParent !== undefined) rmSync(createdParent, { recursive: true, force: true })
+    throw new PruneError(
+      'IO_ERROR',
+      `${P} cannot write beside ${out} (${(e as Error).message}); nothing was written`,
+      { cause: e },
+    )
+  }
   chmodSync(tmp, 0o755)
   try {
     const tensors: TensorSource[] = []
@@ -109,6 +132,7 @@ export async function exportPrunedFolder(
     renameSync(tmp, out)
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true })
+    if (createdParent !== undefined) rmSync(createdParent, { recursive: true, force: true })
     if (e instanceof PruneError) throw e
     throw new PruneError(
       'IO_ERROR',

@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
-import { PruneError, createRng } from '@mi-prun/core'
+import { PruneError, assertKnownOptions, createRng } from '@mi-prun/core'
 import {
   type FloatDType,
   type TensorSource,
@@ -35,8 +35,27 @@ export interface RandomCheckpointOptions {
   readonly configExtra?: Readonly<Record<string, unknown>>
 }
 
+const RANDOM_CHECKPOINT_OPTION_KEYS = [
+  'arch',
+  'seed',
+  'hiddenSize',
+  'numBlocks',
+  'numHeads',
+  'numKvHeads',
+  'intermediateSize',
+  'vocabSize',
+  'maxPositions',
+  'tied',
+  'ropeTheta',
+  'slidingWindow',
+  'dtype',
+  'maxShardBytes',
+  'configExtra',
+] as const satisfies readonly (keyof RandomCheckpointOptions)[]
+
 /** The config.json a random checkpoint gets, in Hugging Face's key names. */
 export function randomConfig(o: RandomCheckpointOptions): Record<string, unknown> {
+  assertKnownOptions('@mi-prun/adapter-tfjs', o, RANDOM_CHECKPOINT_OPTION_KEYS)
   const d = o.hiddenSize ?? 16
   const L = o.numBlocks ?? 4
   const H = o.numHeads ?? 4
@@ -128,6 +147,7 @@ export async function generateRandomCheckpoint(
   dir: string,
   options: RandomCheckpointOptions,
 ): Promise<ArchConfig> {
+  assertKnownOptions('@mi-prun/adapter-tfjs', options, RANDOM_CHECKPOINT_OPTION_KEYS)
   const { seed, dtype = 'F32' } = options
   const out = resolve(dir)
   if (existsSync(out))

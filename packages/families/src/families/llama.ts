@@ -19,7 +19,7 @@ import type {
   WeightRef,
 } from '../arch.js'
 import type { ConfigReader } from '../config.js'
-import { readRopeParameters, rotaryTable } from '../rope.js'
+import { type RopeContext, type RopeParameters, readRopeParameters, rotaryTable } from '../rope.js'
 
 const ACTIVATIONS: Readonly<Record<string, Activation>> = Object.freeze({
   silu: 'silu',
@@ -188,21 +188,74 @@ export function llamaArch(d: LlamaDims, o: LlamaLikeOptions): Arch {
   }
 }
 
+/**
+ * Takes `partial_rotary_factor` out of a RoPE parameter set (transformers 5 keeps it inside
+ * rope_parameters; transformers 4 at the top level) and returns the rotary dimension.
+ */
+export function splitPartial(
+  r: ConfigReader,
+  p: RopeParameters,
+  headDim: number,
+  allowPartial: boolean,
+): { params: RopeParameters; rotaryDim: number } {
+  const inner = p.params['partial_rotary_factor']
+  const top = r.has('partial_rotary_factor')
+    ? r.num('partial_rotary_factor')
+    : (r.consume('partial_rotary_factor'), undefined)
+  if (inner !== undefined && (typeof inner !== 'number' || !Number.isFinite(inner)))
+    throw r.invalid(`${p.where}.partial_rotary_factor`, 'a finite number')
+  const partial = (inner as number | undefined) ?? top ?? 1
+  if (inner !== undefined && top !== undefined && inner !== top)
+    throw r.unsupported(
+      'partial_rotary_factor',
+      top,
+      `one value (${p.where}.partial_rotary_factor is ${inner})`,
+    )
+  if (partial !== 1 && !allowPartial)
+    throw r.unsupported('partial_rotary_factor', partial, '1 for this family')
+  const rotaryDim = Math.floor(headDim * partial)
+  if (!(partial > 0 && partial <= 1) || rotaryDim % 2 !== 0 || rotaryDim < 2)
+    throw r.unsupported(
+      'partial_rotary_factor',
+      partial,
+      `a factor in (0, 1] giving an even rotary dimension of head_dim ${headDim}`,
+    )
+  const params: Record<string, unknown> = { ...p.params }
+  delete params['partial_rotary_factor']
+  return { params: { ...p, params }, rotaryDim }
+}
+
 /** The single rotary table of a config without per-layer-type RoPE. */
-export function singleRotary(r: ConfigReader, d: LlamaDims, defaultTheta: number): RotaryTable {
-  const params = readRopeParameters(r, defaultTheta)
-  const keys = Object.keys(params)
+export function singleRotary(
+  r: ConfigReader,
+  d: LlamaDims,
+  defaultTheta: number,
+  allowPartial = false,
+  /** The family config class's default for a top-level original_max_position_embeddings (Phi-3: 4096). */
+  originalMaxFallback?: number,
+): RotaryTable {
+  const all = readRopeParameters(r, defaultTheta)
+  const keys = Object.keys(all)
   if (keys.length !== 1 || keys[0] !== 'default')
     throw r.unsupported(
       'rope_parameters',
       r.config['rope_parameters'],
       'one set of RoPE parameters for every layer',
     )
-  const partial = r.has('partial_rotary_factor')
-    ? r.num('partial_rotary_factor')
-    : (r.consume('partial_rotary_factor'), 1)
-  if (partial !== 1) throw r.unsupported('partial_rotary_factor', partial, '1 for this family')
-  return rotaryTable(params['default']!, { rotaryDim: d.headDim, maxPositions: d.maxPositions }, r)
+  const { params, rotaryDim } = splitPartial(r, all['default']!, d.headDim, allowPartial)
+  const om = topOriginalMax(r) ?? originalMaxFallback
+  return rotaryTable(
+    params,
+    { rotaryDim, maxPositions: d.maxPositions, ...(om === undefined ? {} : { originalMaxPositions: om }) },
+    r,
+  )
+}
+
+/** Top-level `original_max_position_embeddings` (consumed), used by llama3 / yarn / longrope. */
+export function topOriginalMax(r: ConfigReader): number | undefined {
+  return r.has('original_max_position_embeddings')
+    ? r.int('original_max_position_embeddings')
+    : (r.consume('original_max_position_embeddings'), undefined)
 }
 
 export function parseLlama(r: ConfigReader, architecture: string): Arch {
@@ -235,23 +288,26 @@ export function parseMistral(r: ConfigReader, architecture: string): Arch {
   })
 }
 
-export function parseQwen2(r: ConfigReader, architecture: string): Arch {
-  const d = readLlamaDims(r, { tied: false, eps: 1e-6 })
+/** Qwen2/Qwen3 sliding windows: only when use_sliding_window; layer_types (transformers 5) is then authoritative. */
+export function qwenWindows(r: ConfigReader, numBlocks: number): (number | undefined)[] {
   const use = r.bool('use_sliding_window', false)
   const from = r.has('max_window_layers')
     ? r.int('max_window_layers', undefined, 0)
-    : (r.consume('max_window_layers'), d.numBlocks)
-  // Qwen2 applies the window only when use_sliding_window; layer_types (transformers 5) is then authoritative
-  const windows = use
-    ? readWindows(r, d.numBlocks, (i) => i >= from)
-    : (r.consume('sliding_window', 'layer_types'), noWindows(r, d.numBlocks))
+    : (r.consume('max_window_layers'), numBlocks)
+  return use
+    ? readWindows(r, numBlocks, (i) => i >= from)
+    : (r.consume('sliding_window', 'layer_types'), noWindows(r, numBlocks))
+}
+
+export function parseQwen2(r: ConfigReader, architecture: string): Arch {
+  const d = readLlamaDims(r, { tied: false, eps: 1e-6 })
   return llamaArch(d, {
     family: 'qwen2',
     architecture,
     qkvBias: true,
     oBias: false,
     mlpBias: false,
-    windows,
+    windows: qwenWindows(r, d.numBlocks),
     rotary: singleRotary(r, d, 10000),
     act: readActivation(r, 'hidden_act', 'silu'),
   })
@@ -263,4 +319,10 @@ function noWindows(r: ConfigReader, n: number): undefined[] {
   if (Array.isArray(types) && types.some((t) => t === 'sliding_attention'))
     throw r.unsupported('layer_types', types, 'only full_attention layers when use_sliding_window is false')
   return new Array<undefined>(n).fill(undefined)
+}
+
+/** A RoPE context with the top-level original_max_position_embeddings, when the config has one. */
+export function withOriginal(r: ConfigReader, ctx: RopeContext): RopeContext {
+  const om = topOriginalMax(r)
+  return om === undefined ? ctx : { ...ctx, originalMaxPositions: om }
 }

@@ -3,6 +3,7 @@ import {
   type MIEstimator,
   type Matrix,
   PruneError,
+  assertKnownOptions,
   createRng,
   validatePair,
 } from '@mi-prun/core'
@@ -77,6 +78,15 @@ export interface BinningEstimator extends MIEstimator {
   estimateDetailed(x: Matrix, y: Matrix): BinningDetail
 }
 
+const BINNING_OPTION_KEYS = [
+  'bins',
+  'strategy',
+  'correction',
+  'projection',
+  'directions',
+  'seed',
+] as const satisfies readonly (keyof BinningOptions)[]
+
 const STRATEGIES: readonly BinningStrategy[] = ['equal-frequency', 'equal-width']
 const CORRECTIONS: readonly BinningCorrection[] = ['miller-madow', 'none']
 const PROJECTIONS: readonly BinningProjection[] = ['coordinates', 'random']
@@ -99,7 +109,7 @@ const PROJECTIONS: readonly BinningProjection[] = ['coordinates', 'random']
  *
  * Returns nats, never clamped (Miller–Madow can go slightly below 0). Invalid input (different N,
  * fewer than 2 rows, non-finite values, dx ≠ dy with coordinate pairing) throws a `PruneError`;
- * invalid options throw a `RangeError`.
+ * an unknown option key or a value of the wrong type throws a `TypeError`, an invalid value a `RangeError`.
  *
  * [1] G. A. Miller, "Note on the bias of information estimates", in Information Theory in Psychology (1955).
  * [2] Z. Goldfeld, K. Greenewald, "Sliced mutual information: a scalable measure of statistical dependence", NeurIPS (2021).
@@ -113,6 +123,7 @@ const PROJECTIONS: readonly BinningProjection[] = ['coordinates', 'random']
  * est.estimate(x, y) // 0.2911032 nats (scikit-learn's hand-worked case)
  */
 export function createBinningEstimator(options: BinningOptions = {}): BinningEstimator {
+  assertKnownOptions(PKG, options, BINNING_OPTION_KEYS)
   const {
     bins = 16,
     strategy = 'equal-frequency',
@@ -121,6 +132,12 @@ export function createBinningEstimator(options: BinningOptions = {}): BinningEst
     directions = 16,
     seed = 0,
   } = options
+  for (const [key, value] of [
+    ['bins', bins],
+    ['directions', directions],
+    ['seed', seed],
+  ] as const)
+    if (typeof value !== 'number') throw new TypeError(`${P} ${key} must be a number, got ${typeof value}`)
   if (!Number.isInteger(bins) || bins < 2)
     throw new RangeError(`${P} bins must be an integer >= 2, got ${bins}`)
   if (!STRATEGIES.includes(strategy))

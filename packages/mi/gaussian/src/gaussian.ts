@@ -4,6 +4,7 @@ import {
   type MIEstimator,
   type Matrix,
   PruneError,
+  assertKnownOptions,
   validatePair,
 } from '@mi-prun/core'
 import { gaussianMiBias } from './bias.js'
@@ -13,6 +14,12 @@ import { choleskyDropping, gramUpper, symmetrizeFromUpper } from './kernels.js'
 const PKG = '@mi-prun/mi-gaussian'
 const P = `[${PKG}]`
 const EPS = 2.220446049250313e-16
+
+const GAUSSIAN_OPTION_KEYS = [
+  'biasCorrect',
+  'shrinkage',
+  'copula',
+] as const satisfies readonly (keyof GaussianOptions)[]
 
 /** Options of {@link createGaussianEstimator}. */
 export interface GaussianOptions {
@@ -75,11 +82,11 @@ export interface GaussianEstimator extends MIEstimator {
  * const nats = est.estimate(x, y) // x: N×dx, y: N×dy Matrix
  */
 export function createGaussianEstimator(options: GaussianOptions = {}): GaussianEstimator {
+  assertKnownOptions(PKG, options, GAUSSIAN_OPTION_KEYS)
   const { shrinkage, copula = false } = options
-  if (typeof copula !== 'boolean')
-    throw new RangeError(`${P} copula must be a boolean, got ${String(copula)}`)
+  if (typeof copula !== 'boolean') throw new TypeError(`${P} copula must be a boolean, got ${String(copula)}`)
   if (options.biasCorrect !== undefined && typeof options.biasCorrect !== 'boolean') {
-    throw new RangeError(`${P} biasCorrect must be a boolean, got ${String(options.biasCorrect)}`)
+    throw new TypeError(`${P} biasCorrect must be a boolean, got ${String(options.biasCorrect)}`)
   }
   if (shrinkage !== undefined) {
     const ok =

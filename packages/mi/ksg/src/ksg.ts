@@ -3,6 +3,7 @@ import {
   type Matrix,
   type MIEstimator,
   PruneError,
+  assertKnownOptions,
   createRng,
   digamma,
   digammaTable,
@@ -71,13 +72,32 @@ export interface KsgEstimator extends MIEstimator {
   estimateMany(x: Matrix, y: Matrix, ks: readonly number[], options?: EstimateOptions): number[]
 }
 
-function configError(message: string): PruneError {
-  return new PruneError('INVALID_CONFIG', `${P} ${message}`)
+/** A value of the right type outside its range or not one of the choices: `RangeError` (docs/guide/extending.md#errors). */
+function rangeError(message: string): RangeError {
+  return new RangeError(`${P} ${message}`)
+}
+
+/** A value of the wrong type (a string where a boolean belongs): `TypeError`. */
+function typeError(message: string): TypeError {
+  return new TypeError(`${P} ${message}`)
 }
 
 function checkK(k: number, where: string): void {
-  if (!Number.isInteger(k) || k < 1) throw configError(`${where} must be an integer ≥ 1, got ${k}`)
+  if (typeof k !== 'number') throw typeError(`${where} must be a number, got ${typeof k}`)
+  if (!Number.isInteger(k) || k < 1) throw rangeError(`${where} must be an integer ≥ 1, got ${k}`)
 }
+
+const KSG_OPTION_KEYS = [
+  'variant',
+  'k',
+  'jitter',
+  'seed',
+  'standardize',
+  'theiler',
+  'threads',
+  'withinNorm',
+  'search',
+] as const satisfies readonly (keyof KsgOptions)[]
 
 /**
  * Kraskov–Stögbauer–Grassberger k-nearest-neighbour mutual information, algorithms 1 and 2 [1], for
@@ -94,8 +114,9 @@ function checkK(k: number, where: string): void {
  * KSG-1: I = ψ(k) + ψ(N) − ⟨ψ(n_x+1) + ψ(n_y+1)⟩ with strict counts inside the joint k-NN radius.
  * KSG-2: I = ψ(k) − 1/k + ψ(N) − ⟨ψ(n_x) + ψ(n_y)⟩ with non-strict counts inside the per-variable radii.
  *
- * Errors (PruneError): non-finite values, different row counts, empty input, k ≥ N, a Theiler window that
- * leaves some row fewer than k eligible neighbours, bad options.
+ * Errors: PruneError for non-finite values, different row counts, empty input, k ≥ N, a Theiler window that
+ * leaves some row fewer than k eligible neighbours; TypeError for an unknown option key or a wrong type,
+ * RangeError for an option value out of range (docs/guide/extending.md#errors).
  *
  * [1] A. Kraskov, H. Stögbauer, P. Grassberger, "Estimating mutual information", Phys. Rev. E 69, 066138 (2004).
  * [2] J. Theiler, "Spurious dimension from correlation algorithms applied to limited time-series data",
@@ -105,6 +126,7 @@ function checkK(k: number, where: string): void {
  * const nats = est.estimate(x, y) // x, y: Matrix with the same number of rows
  */
 export function createKsgEstimator(options: KsgOptions = {}): KsgEstimator {
+  assertKnownOptions(PKG, options, KSG_OPTION_KEYS, { neighbors: 'k', n_neighbors: 'k', neighbours: 'k' })
   const {
     variant = 1,
     k = 3,
@@ -116,22 +138,22 @@ export function createKsgEstimator(options: KsgOptions = {}): KsgEstimator {
     withinNorm = 'max',
     search = 'auto',
   } = options
-  if (variant !== 1 && variant !== 2) throw configError(`variant must be 1 or 2, got ${String(variant)}`)
+  if (variant !== 1 && variant !== 2) throw rangeError(`variant must be 1 or 2, got ${String(variant)}`)
   checkK(k, 'k')
   if (!Number.isFinite(jitter) || jitter < 0)
-    throw configError(`jitter must be a finite number ≥ 0, got ${jitter}`)
-  if (!Number.isFinite(seed)) throw configError(`seed must be a finite number, got ${seed}`)
+    throw rangeError(`jitter must be a finite number ≥ 0, got ${jitter}`)
+  if (!Number.isFinite(seed)) throw rangeError(`seed must be a finite number, got ${seed}`)
   if (typeof standardize !== 'boolean')
-    throw configError(`standardize must be a boolean, got ${String(standardize)}`)
+    throw typeError(`standardize must be a boolean, got ${String(standardize)}`)
   if (!Number.isInteger(theiler) || theiler < 0)
-    throw configError(`theiler must be an integer ≥ 0, got ${theiler}`)
+    throw rangeError(`theiler must be an integer ≥ 0, got ${theiler}`)
   if (!Number.isInteger(threads) || threads < 1)
-    throw configError(`threads must be an integer ≥ 1, got ${threads}`)
+    throw rangeError(`threads must be an integer ≥ 1, got ${threads}`)
   if (withinNorm !== 'max' && withinNorm !== 'euclidean') {
-    throw configError(`withinNorm must be 'max' or 'euclidean', got ${String(withinNorm)}`)
+    throw rangeError(`withinNorm must be 'max' or 'euclidean', got ${String(withinNorm)}`)
   }
   if (search !== 'auto' && search !== 'brute' && search !== 'sweep') {
-    throw configError(`search must be 'auto', 'brute' or 'sweep', got ${String(search)}`)
+    throw rangeError(`search must be 'auto', 'brute' or 'sweep', got ${String(search)}`)
   }
   const settings: KsgSettings = Object.freeze({
     kind: 'ksg',
@@ -255,7 +277,7 @@ export function createKsgEstimator(options: KsgOptions = {}): KsgEstimator {
     },
     estimateMany(x, y, ks, opts) {
       if (!Array.isArray(ks) || ks.length === 0)
-        throw configError('ks must be a non-empty array of integers ≥ 1')
+        throw rangeError('ks must be a non-empty array of integers ≥ 1')
       ks.forEach((kk, idx) => checkK(kk, `ks[${idx}]`))
       const sorted = Int32Array.from([...new Set(ks)].sort((a, b) => a - b))
       const c = counts(x, y, sorted, opts)

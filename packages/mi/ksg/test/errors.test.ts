@@ -55,11 +55,25 @@ describe('settings and validation', () => {
       { seed: Number.POSITIVE_INFINITY },
       { search: 'kd' as 'brute' },
     ]
-    for (const o of bad)
-      expect(
-        code(() => createKsgEstimator(o)),
-        JSON.stringify(o),
-      ).toBe('INVALID_CONFIG')
+    for (const o of bad) {
+      expect(() => createKsgEstimator(o), JSON.stringify(o)).toThrow(RangeError)
+      expect(() => createKsgEstimator(o), JSON.stringify(o)).toThrow(/^\[@mi-prun\/mi-ksg\] /)
+    }
+  })
+
+  it('refuses an unknown option key, naming the valid keys or the closest one', () => {
+    // `neighbors` used to be ignored silently and k = 3 ran.
+    expect(() => createKsgEstimator({ neighbors: 5 } as KsgOptions)).toThrow(TypeError)
+    expect(() => createKsgEstimator({ neighbors: 5 } as KsgOptions)).toThrow(
+      /unknown option "neighbors" \(did you mean "k"\?\)/,
+    )
+    expect(() => createKsgEstimator({ theiller: 2 } as KsgOptions)).toThrow(
+      /unknown option "theiller" \(did you mean "theiler"\?\)/,
+    )
+    expect(() => createKsgEstimator({ standardise: false } as KsgOptions)).toThrow(
+      /did you mean "standardize"/,
+    )
+    expect(() => createKsgEstimator({ standardize: 'yes' as unknown as boolean })).toThrow(TypeError)
   })
 
   it('rejects k ≥ N, with k and N in the message', () => {
@@ -68,9 +82,9 @@ describe('settings and validation', () => {
     expect(() => createKsgEstimator({ k: 12 }).estimate(x, y)).toThrow(/k must be < N \(k=12, N=10\)/)
     expect(createKsgEstimator({ k: 9 }).estimate(x, y)).toBeTypeOf('number')
     expect(code(() => createKsgEstimator().estimateMany(x, y, [3, 10]))).toBe('INSUFFICIENT_SAMPLES')
-    expect(code(() => createKsgEstimator().estimateMany(x, y, []))).toBe('INVALID_CONFIG')
-    expect(code(() => createKsgEstimator().estimateMany(x, y, [3, 0]))).toBe('INVALID_CONFIG')
-    expect(code(() => createKsgEstimator().estimateMany(x, y, [1.5]))).toBe('INVALID_CONFIG')
+    expect(() => createKsgEstimator().estimateMany(x, y, [])).toThrow(RangeError)
+    expect(() => createKsgEstimator().estimateMany(x, y, [3, 0])).toThrow(RangeError)
+    expect(() => createKsgEstimator().estimateMany(x, y, [1.5])).toThrow(RangeError)
   })
 
   it('rejects NaN/Inf (naming variable, row and column), mismatched rows and empty input', () => {

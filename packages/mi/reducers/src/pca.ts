@@ -3,6 +3,7 @@ import {
   type Matrix,
   PruneError,
   type Reducer,
+  assertKnownOptions,
   createRng,
   validatePair,
 } from '@mi-prun/core'
@@ -12,6 +13,16 @@ import { fixRowSigns, gemmABt, orthonormalizeRows, transpose } from './kernels.j
 
 const PKG = '@mi-prun/mi-reducers'
 const P = `[${PKG}]`
+
+const PCA_OPTION_KEYS = [
+  'rank',
+  'fit',
+  'center',
+  'method',
+  'seed',
+  'powerIterations',
+  'oversample',
+] as const satisfies readonly (keyof PcaOptions)[]
 
 /** How the principal subspace is computed (§6 of mi-estimators.md). */
 export type PcaMethod = 'auto' | 'covariance' | 'gram' | 'randomized'
@@ -260,6 +271,8 @@ export function projectRows(m: Matrix, fit: PcaFit): Matrix {
 }
 
 function checkRank(rank: number): void {
+  if (typeof rank !== 'number')
+    throw new TypeError(`${P} rank (the number of output dimensions) must be a number, got ${typeof rank}`)
   if (!Number.isInteger(rank) || rank < 1)
     throw new RangeError(`${P} rank must be a positive integer, got ${rank}`)
 }
@@ -284,6 +297,7 @@ function checkRankFits(kind: string, rank: number, x: Matrix, y: Matrix): void {
  * const est = withReducer(createGaussianEstimator(), createPcaReducer({ rank: 64 }))
  */
 export function createPcaReducer(options: PcaOptions): Reducer {
+  assertKnownOptions(PKG, options, PCA_OPTION_KEYS, { dims: 'rank', n_components: 'rank' })
   const {
     rank,
     fit = 'joint',

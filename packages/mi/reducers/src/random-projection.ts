@@ -1,4 +1,11 @@
-import { type EstimatorSettings, type Matrix, type Reducer, createRng, validatePair } from '@mi-prun/core'
+import {
+  type EstimatorSettings,
+  type Matrix,
+  type Reducer,
+  assertKnownOptions,
+  createRng,
+  validatePair,
+} from '@mi-prun/core'
 import { gemmABt } from './kernels.js'
 import { checkRank, checkRankFits } from './pca.js'
 
@@ -44,6 +51,10 @@ function project(m: Matrix, rt: Float64Array, rank: number): Matrix {
  * const est = withReducer(createGaussianEstimator(), createRandomProjectionReducer({ rank: 64, seed: 1 }))
  */
 export function createRandomProjectionReducer(options: RandomProjectionOptions): Reducer {
+  assertKnownOptions(PKG, options, ['rank', 'seed'] satisfies (keyof RandomProjectionOptions)[], {
+    dims: 'rank',
+    n_components: 'rank',
+  })
   const { rank, seed = 0 } = options
   checkRank(rank)
   if (!Number.isFinite(seed)) throw new RangeError(`${P} seed must be a finite number, got ${seed}`)

@@ -9,6 +9,7 @@ import {
   type AsyncSelector,
   type CommonSelectorOptions,
   type SyncSelector,
+  assertSelectorOptions,
   removability,
   requireScorer,
   setObjective,
@@ -106,6 +107,7 @@ function checkCap(count: number, cap: number, n: number, k: number, what: string
  * once: feasible for T = 32 and beyond.
  */
 export function createExactMiSelector(options: ExactMiOptions = {}): SyncSelector {
+  assertSelectorOptions(PKG, options, ['maxCombinations', 'onPlan', 'algorithm'])
   const { maxCombinations = 2e6, algorithm = 'enumerate' } = options
   const settings = {
     kind: 'exact-mi',
@@ -167,6 +169,7 @@ export function createExactMiSelector(options: ExactMiOptions = {}): SyncSelecto
  * refused above `maxCombinations` (default 5000).
  */
 export function createExactPerplexitySelector(options: ExactSearchOptions = {}): AsyncSelector {
+  assertSelectorOptions(PKG, options, ['maxCombinations', 'onPlan'])
   const { maxCombinations = 5000 } = options
   const settings = {
     kind: 'exact-ppl',

@@ -1,5 +1,5 @@
 import { PruneError, type Selection, type SelectionContext } from '@mi-prun/core'
-import type { AsyncSelector, CommonSelectorOptions } from '@mi-prun/span-scoring'
+import { type AsyncSelector, type CommonSelectorOptions, assertSelectorOptions } from '@mi-prun/span-scoring'
 import { PKG, prepare, requireObjective } from './common.js'
 
 /** Options of {@link createSlebSelector}. */
@@ -19,6 +19,7 @@ export interface SlebOptions extends CommonSelectorOptions {
  * [1] J. Song et al., "SLEB: Streamlining LLMs through Redundancy Verification and Elimination of Transformer Blocks", ICML 2024.
  */
 export function createSlebSelector(options: SlebOptions = {}): AsyncSelector {
+  assertSelectorOptions(PKG, options, ['earlyBarrier', 'latterBarrier'])
   const { earlyBarrier = 1, latterBarrier = 1 } = options
   for (const [n, v] of [
     ['earlyBarrier', earlyBarrier],
@@ -95,6 +96,7 @@ export function createSlebSelector(options: SlebOptions = {}): AsyncSelector {
  * [1] B.-K. Kim et al., "Shortened LLaMA: Depth Pruning for Large Language Models with Comparison of Retraining Methods", arXiv 2402.02834 (2024).
  */
 export function createPerplexityRankSelector(options: CommonSelectorOptions = {}): AsyncSelector {
+  assertSelectorOptions(PKG, options)
   const settings = {
     kind: 'ppl-rank',
     ratio: options.ratio ?? null,

@@ -2,6 +2,7 @@ import { PruneError, type Selection, type SelectionContext, createRng } from '@m
 import {
   type CommonSelectorOptions,
   type SyncSelector,
+  assertSelectorOptions,
   removability,
   requireScorer,
 } from '@mi-prun/span-scoring'
@@ -15,6 +16,7 @@ import { PKG, prepare } from './common.js'
  * [1] X. Men et al., "ShortGPT: Layers in Large Language Models are More Redundant Than You Expect", arXiv 2403.03853 (2024).
  */
 export function createTopNSelector(options: CommonSelectorOptions = {}): SyncSelector {
+  assertSelectorOptions(PKG, options)
   const settings = {
     kind: 'top-n',
     ratio: options.ratio ?? null,
@@ -55,6 +57,7 @@ export function createTopNSelector(options: CommonSelectorOptions = {}): SyncSel
  * [2] X. Chen et al., "Streamlining Redundant Layers to Compress Large Language Models", ICLR 2025.
  */
 export function createBestWindowSelector(options: CommonSelectorOptions = {}): SyncSelector {
+  assertSelectorOptions(PKG, options)
   const settings = {
     kind: 'best-window',
     ratio: options.ratio ?? null,
@@ -115,6 +118,7 @@ export interface RandomSelectorOptions extends CommonSelectorOptions {
  * or a uniform random contiguous window, from a seeded generator. Cost: nothing.
  */
 export function createRandomSelector(options: RandomSelectorOptions = {}): SyncSelector {
+  assertSelectorOptions(PKG, options, ['seed', 'contiguous'])
   const { seed = 0, contiguous = false } = options
   const settings = {
     kind: 'random',

@@ -8,6 +8,7 @@ import {
 import {
   type CommonSelectorOptions,
   type SyncSelector,
+  assertSelectorOptions,
   maximalRuns,
   removability,
   requireScorer,
@@ -115,6 +116,7 @@ const key = (p: readonly number[]): string => p.join(',')
  * const { selected, trace } = sel.select({ numBlocks: 32, scorer }, 5)
  */
 export function createFastBlockSelectSelector(options: FastBlockSelectOptions = {}): SyncSelector {
+  assertSelectorOptions(PKG, options, ['k', 'pool', 'maxIterations', 'exactLimit', 'keep'])
   const { k = 5, pool = 'fixed', maxIterations = 20, exactLimit = 1e5, keep = 'best' } = options
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`[${PKG}] k must be a positive integer, got ${k}`)
   if (!Number.isInteger(maxIterations) || maxIterations < 1)

@@ -69,7 +69,7 @@ describe.skipIf(!present)('every selector end to end on llama-kjv (T = 12, real 
     store = await collectActivations(adapter, calib, {
       maxTokens: 400,
       seed: 0,
-      reducer: createRandomProjection({ dims: 16, seed: 0 }),
+      reducer: createRandomProjection({ rank: 16, seed: 0 }),
     })
   }, 300_000)
   afterAll(async () => {
