@@ -7,7 +7,7 @@ export { exitCodes, CliError, describeError } from './errors.js'
 export type { ExitCodeName } from './errors.js'
 export { createProgress } from './progress.js'
 export type { Progress, ProgressTask, ProgressStream } from './progress.js'
-export { stageOutput } from './output.js'
+export { stageOutput, OUTPUT_MARKER, cleanStaleStaging } from './output.js'
 export type { StagedOutput } from './output.js'
 export { REPORT_SCHEMA, REPORT_VERSION, validateReport, jaccard, pairwiseJaccard } from './report/schema.js'
 export type {

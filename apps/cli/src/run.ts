@@ -1,14 +1,18 @@
 import type { CliIo, CommandSpec } from './command.js'
 import { CliError, describeError, exitCodes } from './errors.js'
-import { optionSpecs, parseCommandLine } from './options.js'
+import { listOption, optionSpecs, parseCommandLine, prevalidate } from './options.js'
+import { parseEstimatorSpec } from './scoring.js'
+import { parseSelectorName } from './session.js'
 import type { OptionSpec } from './options.js'
 import { createProgress } from './progress.js'
 import { commands } from './registry.js'
 import { cliVersion } from './version.js'
+import { defaultOf } from './defaults.js'
 
-function flagLine(name: string, s: OptionSpec): string {
+function flagLine(command: string, name: string, s: OptionSpec): string {
   const flag = `${s.short ? `-${s.short}, ` : ''}--${name}${s.type === 'string' ? ` ${s.valueName ?? 'VALUE'}` : ''}`
-  return `  ${flag.padEnd(28)} ${s.description}${s.defaultText ? ` (default: ${s.defaultText})` : ''}`
+  const d = defaultOf(command, name) ?? s.defaultText
+  return `  ${flag.padEnd(28)} ${s.description}${d !== undefined ? ` (default: ${d})` : ''}`
 }
 
 /** Help text of one command, generated from the registry. */
@@ -21,7 +25,8 @@ export function commandHelp(spec: CommandSpec): string {
     lines.push('')
   }
   lines.push('flags:')
-  for (const n of [...spec.options, 'json', 'quiet', 'help'] as const) lines.push(flagLine(n, optionSpecs[n]))
+  for (const n of [...spec.options, 'json', 'quiet', 'help'] as const)
+    lines.push(flagLine(spec.name, n, optionSpecs[n]))
   return `${lines.join('\n')}\n`
 }
 
@@ -74,11 +79,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         `[@mi-prun/cli] unknown command "${name}": choose one of ${Object.keys(commands).join(', ')} (mi-prun --help)`,
       )
     }
-    const { values, positionals } = parseCommandLine(name, rest, spec.options)
+    const { values, positionals } = parseCommandLine(name, rest, spec.options, {
+      required: spec.positionals.filter((p) => p.required).length,
+      max: spec.positionals.length,
+    })
     if (values.help) {
       io.stdout.write(commandHelp(spec))
       return exitCodes.ok
     }
+    prevalidate(values)
+    for (const n of listOption(values, 'selector')) parseSelectorName(n)
+    for (const e of listOption(values, 'estimator')) parseEstimatorSpec(e)
     const required = spec.positionals.filter((p) => p.required).length
     if (positionals.length < required || positionals.length > spec.positionals.length) {
       throw new CliError(

@@ -2,6 +2,7 @@ import { createBinningEstimator } from '@mi-prun/mi-binning'
 import { createGaussianEstimator } from '@mi-prun/mi-gaussian'
 import { createKsgEstimator } from '@mi-prun/mi-ksg'
 import { createPcaReducer, createRandomProjectionReducer } from '@mi-prun/mi-reducers'
+import { suggestion } from '@mi-prun/core'
 import type { MIEstimator, Reducer } from '@mi-prun/core'
 import { createEnsembleScorer, createMiSpanScorer } from '@mi-prun/span-scoring'
 import type { ActivationStore, MemoisedSpanScorer } from '@mi-prun/span-scoring'
@@ -36,7 +37,7 @@ export function parseEstimatorSpec(spec: string): EstimatorName[] {
     if (!known.includes(n)) {
       throw new CliError(
         exitCodes.usage,
-        `[@mi-prun/cli] --estimator ${spec}: unknown estimator "${n}"; choose ${known.join(', ')} or ensemble:a,b`,
+        `[@mi-prun/cli] --estimator ${spec}: unknown estimator "${n}" ${suggestion(n, known)}; choose ${known.join(', ')} or ensemble:a,b`,
       )
     }
   }

@@ -1,4 +1,4 @@
-import { checkBudget, blocksForRatio } from '@mi-prun/core'
+import { checkBudget, blocksForRatio, suggestion } from '@mi-prun/core'
 import type {
   ModelAdapter,
   Reducer,
@@ -38,6 +38,8 @@ import { CliError, exitCodes } from './errors.js'
 import { countingAdapter, openModel } from './model.js'
 import type { ModelLocation } from './model.js'
 import { floatOption, intOption, listOption, stringOption } from './options.js'
+import { enterPhase } from './phase.js'
+import { defaultOf, numberDefault } from './defaults.js'
 import { createMiScorer, parseEstimatorSpec, parseReducerSpec } from './scoring.js'
 
 /** What a selector reads: an MI span scorer, ShortGPT BI, angular distance, the calibration loss, or nothing. */
@@ -74,7 +76,7 @@ export function parseSelectorName(name: string): SelectorName {
   if (!(name in selectorRegistry)) {
     throw new CliError(
       exitCodes.usage,
-      `[@mi-prun/cli] --selector ${name} is unknown: choose ${Object.keys(selectorRegistry).join(', ')}`,
+      `[@mi-prun/cli] --selector ${name} is unknown ${suggestion(name, Object.keys(selectorRegistry))}: choose ${Object.keys(selectorRegistry).join(', ')}`,
     )
   }
   return name as SelectorName
@@ -102,18 +104,19 @@ export function sessionSettings(
 ): SessionSettings {
   const v = ctx.values
   const estimators = listOption(v, 'estimator')
+  const c = ctx.command
   const settings: SessionSettings = {
     calib: listOption(v, 'calib').length ? listOption(v, 'calib') : (defaults.calib ?? [bundledCalibration]),
-    samples: intOption(v, 'samples', defaults.samples ?? 32, 1),
-    seqLen: intOption(v, 'seq-len', defaults.seqLen ?? 128, 2),
-    tokenCap: intOption(v, 'tokens', defaults.tokenCap ?? 2048, 2),
-    seed: intOption(v, 'seed', defaults.seed ?? 0, 0, 2 ** 32 - 1),
-    k: intOption(v, 'k', defaults.k ?? 3, 1),
-    fbsK: intOption(v, 'fbs-k', defaults.fbsK ?? 5, 0),
-    estimators: estimators.length ? estimators : (defaults.estimators ?? ['gaussian']),
+    samples: intOption(v, 'samples', defaults.samples ?? numberDefault(c, 'samples'), 1),
+    seqLen: intOption(v, 'seq-len', defaults.seqLen ?? numberDefault(c, 'seq-len'), 2),
+    tokenCap: intOption(v, 'tokens', defaults.tokenCap ?? numberDefault(c, 'tokens'), 2),
+    seed: intOption(v, 'seed', defaults.seed ?? numberDefault(c, 'seed'), 0, 2 ** 32 - 1),
+    k: intOption(v, 'k', defaults.k ?? numberDefault(c, 'k'), 1),
+    fbsK: intOption(v, 'fbs-k', defaults.fbsK ?? numberDefault(c, 'fbs-k'), 0),
+    estimators: estimators.length ? estimators : (defaults.estimators ?? [String(defaultOf(c, 'estimator'))]),
     reducer: stringOption(v, 'reducer') ?? defaults.reducer ?? 'auto',
     backend: stringOption(v, 'backend') ?? defaults.backend,
-    subsets: intOption(v, 'subsets', defaults.subsets ?? 1, 1, 16),
+    subsets: intOption(v, 'subsets', defaults.subsets ?? numberDefault(c, 'subsets'), 1, 16),
   }
   for (const e of settings.estimators) parseEstimatorSpec(e)
   // MI samples = min(token cap, eligible tokens: position 0 of each sequence is excluded)
@@ -197,6 +200,7 @@ export async function openSession(
   ctx.log(`loading ${modelPath}`)
   const { adapter: raw, location } = await openModel(modelPath, settings.backend)
   try {
+    await enterPhase('load')
     const adapter = countingAdapter(raw)
     const tokenizer = await loadTokenizer(location.root)
     const streams = await readTokenStreams(settings.calib, tokenizer, adapter.info.vocabSize)

@@ -35,7 +35,7 @@ describe('command line framework', () => {
     expect(r.values.calib).toEqual(['a.txt', 'b.txt'])
     expect(r.positionals).toEqual(['m'])
     expect(() => parseCommandLine('select', ['--nope'], ['remove'])).toThrow(
-      /Unknown option '--nope'.*mi-prun select --help/,
+      /unknown flag --nope.*mi-prun select --help/,
     )
   })
   it('has a frozen registry that the help is generated from', () => {
@@ -263,7 +263,7 @@ describe('mi-prun on a tiny 4-block model', { timeout: 300_000 }, () => {
       '--json',
     ])
     expect(again.code, again.stderr).toBe(0)
-    expect(again.stderr).toContain('replacing the previous demo output')
+    expect(again.stderr).toContain('replacing the previous mi-prun output')
   })
 
   it('demo writes both pruned models and the report, and prints the table', async () => {

@@ -11,24 +11,17 @@ import { readEchartsSource, renderReportHtml } from '../report/html.js'
 import { budgetFrom, openSession, parseSelectorName, selectorRegistry, sessionSettings } from '../session.js'
 import type { SelectorName } from '../session.js'
 import { selectionOptions } from './select.js'
+import { enterPhase } from '../phase.js'
+import { defaultOf, numberDefault } from '../defaults.js'
 
-const defaultSelectors: readonly SelectorName[] = [
-  'fbs',
-  'shortgpt',
-  'angular',
-  'sleb',
-  'ppl-rank',
-  'random',
-  'exact-mi',
-]
+const defaultSelectors = String(defaultOf('compare', 'selector')).split(',') as SelectorName[]
 
 export const compareCommand: CommandSpec = {
   name: 'compare',
   summary: 'MI-PRUN (each estimator) vs every baseline on the same cached states → report',
   usage:
     'mi-prun compare MODEL --out DIR (--remove N | --ratio R) [--estimator NAME ...] [--selector NAME ...] [--subsets K]',
-  description:
-    'Scores every span, selects with Fast-Block-Select for each --estimator and with each baseline (default: fbs, shortgpt, angular, sleb, ppl-rank, random, exact-mi; add exact-ppl explicitly), evaluates held-out perplexity of every selection for budgets 1..N, measures stability (Jaccard) across K disjoint calibration subsets, and writes report.json and report.html to DIR.',
+  description: `Scores every span, selects with Fast-Block-Select for each --estimator and with each baseline (default: ${String(defaultOf('compare', 'selector')).replace(/,/g, ', ')}; add exact-ppl explicitly), evaluates held-out perplexity of every selection for budgets 1..N, measures stability (Jaccard) across K disjoint calibration subsets, and writes report.json and report.html to DIR.`,
   positionals: [{ name: 'MODEL', description: 'model folder or .onnx file', required: true }],
   options: [...selectionOptions, 'subsets', 'text', 'max-windows', 'max-span', 'out', 'force'],
   jsonKeys: ['out', 'report', 'html', 'methods', 'dense'],
@@ -39,9 +32,9 @@ export const compareCommand: CommandSpec = {
         exitCodes.usage,
         '[@mi-prun/cli] compare needs --out DIR (the folder for report.json and report.html)',
       )
-    const settings = sessionSettings(ctx, { subsets: 3, samples: 16 })
+    const settings = sessionSettings(ctx)
     const names = listOption(ctx.values, 'selector').map(parseSelectorName)
-    const staged = await stageOutput(out, ctx.values.force === true)
+    const staged = await stageOutput(out, ctx.values.force === true, { log: ctx.log })
     try {
       const session = await openSession(ctx, ctx.positionals[0]!, settings)
       try {
@@ -59,10 +52,11 @@ export const compareCommand: CommandSpec = {
           budget,
           text: listOption(ctx.values, 'text').length ? listOption(ctx.values, 'text') : [bundledHeldout],
           windowLength: settings.seqLen,
-          maxWindows: intOption(ctx.values, 'max-windows', 16, 1),
+          maxWindows: intOption(ctx.values, 'max-windows', numberDefault('compare', 'max-windows'), 1),
           maxSpan: intOption(ctx.values, 'max-span', T, 1, T),
           stability: true,
         })
+        await enterPhase('write')
         await writeFile(join(staged.dir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`)
         await writeFile(join(staged.dir, 'report.html'), renderReportHtml(report, await readEchartsSource()))
         await staged.commit()

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -12,6 +12,8 @@ import { readEchartsSource, renderReportHtml } from '../report/html.js'
 import { openSession, sessionSettings } from '../session.js'
 import { blocksForRatio, checkBudget } from '@mi-prun/core'
 import { cliVersion } from '../version.js'
+import { enterPhase } from '../phase.js'
+import { defaultOf, numberDefault } from '../defaults.js'
 
 /** The bundled reference model (models/llama-kjv at the repository root). */
 export const referenceModel: string = fileURLToPath(new URL('../../../../models/llama-kjv', import.meta.url))
@@ -21,7 +23,7 @@ export const demoCommand: CommandSpec = {
   summary: 'prune ~25% of the reference model with MI-PRUN and ShortGPT, evaluate, write models + report',
   usage: 'mi-prun demo [MODEL] [--out DIR] [--ratio 0.25]',
   description:
-    'On the bundled reference model and KJV text: one calibration pass, Fast-Block-Select (Gaussian MI, PCA 64) and ShortGPT Block Influence remove ⌈T·ratio⌉ blocks, both are evaluated against the dense model on held-out text, and the pruned models and the report are written to DIR (default ./mi-prun-out; a previous demo output there is replaced).',
+    'On the bundled reference model and KJV text: one calibration pass, Fast-Block-Select (Gaussian MI after the default reducer, rp:32) and ShortGPT Block Influence remove ⌈T·ratio⌉ blocks, both are evaluated against the dense model on held-out text, and the pruned models and the report are written to DIR (default ./mi-prun-out; a previous demo output there is replaced).',
   positionals: [
     { name: 'MODEL', description: 'model folder (default: the bundled models/llama-kjv)', required: false },
   ],
@@ -35,28 +37,15 @@ export const demoCommand: CommandSpec = {
         `[@mi-prun/cli] the reference model is missing at ${model}: pass a model folder (mi-prun demo path/to/model) or restore models/llama-kjv`,
       )
     }
-    const out = stringOption(ctx.values, 'out') ?? 'mi-prun-out'
-    const ratio = floatOption(ctx.values, 'ratio') ?? 0.25
+    const out = stringOption(ctx.values, 'out') ?? String(defaultOf('demo', 'out'))
+    const ratio = floatOption(ctx.values, 'ratio') ?? numberDefault('demo', 'ratio')
     const settings = sessionSettings(ctx, {
       calib: [bundledCalibration],
-      samples: 16,
-      tokenCap: 1024,
       estimators: ['gaussian'],
       subsets: 1,
     })
-    // a previous demo's output (it holds a mi-prun report.json) is replaced without --force
-    let force = ctx.values.force === true
-    const previous = join(out, 'report.json')
-    if (!force && existsSync(previous)) {
-      try {
-        force =
-          (JSON.parse(readFileSync(previous, 'utf8')) as { schema?: unknown }).schema === 'mi-prun/report'
-      } catch {
-        force = false
-      }
-      if (force) ctx.log(`replacing the previous demo output in ${out}`)
-    }
-    const staged = await stageOutput(out, force)
+    // a previous mi-prun output there (it holds the marker file) is replaced without --force
+    const staged = await stageOutput(out, ctx.values.force === true, { log: ctx.log, replaceOwn: true })
     try {
       const session = await openSession(ctx, model, settings)
       try {
@@ -71,7 +60,7 @@ export const demoCommand: CommandSpec = {
           budget,
           text: [bundledHeldout],
           windowLength: settings.seqLen,
-          maxWindows: intOption(ctx.values, 'max-windows', 16, 1),
+          maxWindows: intOption(ctx.values, 'max-windows', numberDefault('demo', 'max-windows'), 1),
           maxSpan: T,
           stability: false,
         })
@@ -87,6 +76,7 @@ export const demoCommand: CommandSpec = {
             calibration: session.calibrationReport(),
           })
         }
+        await enterPhase('write')
         await writeFile(join(staged.dir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`)
         await writeFile(join(staged.dir, 'report.html'), renderReportHtml(report, await readEchartsSource()))
         await staged.commit()

@@ -6,6 +6,7 @@ import { bundledHeldout, readTokenStreams } from '../calibration.js'
 import type { CommandContext, CommandSpec } from '../command.js'
 import { blockListOption, intOption, listOption, stringOption } from '../options.js'
 import { openModel } from '../model.js'
+import { numberDefault } from '../defaults.js'
 
 /** The bundled multiple-choice task (packages/eval/tasks/kjv-cloze.jsonl). */
 export function bundledTasks(): string {
@@ -74,9 +75,9 @@ export const evalCommand: CommandSpec = {
   async run(ctx) {
     const v = ctx.values
     const texts = listOption(v, 'text').length ? listOption(v, 'text') : [bundledHeldout]
-    const windowLength = intOption(v, 'seq-len', 128, 2)
-    const maxWindows = intOption(v, 'max-windows', 64, 1)
-    const mcLimit = intOption(v, 'mc-limit', 100, 1)
+    const windowLength = intOption(v, 'seq-len', numberDefault('eval', 'seq-len'), 2)
+    const maxWindows = intOption(v, 'max-windows', numberDefault('eval', 'max-windows'), 1)
+    const mcLimit = intOption(v, 'mc-limit', numberDefault('eval', 'mc-limit'), 1)
     const tasksArg = stringOption(v, 'tasks')
     const { adapter, location } = await openModel(ctx.positionals[0]!, stringOption(v, 'backend'))
     try {

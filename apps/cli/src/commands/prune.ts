@@ -5,6 +5,7 @@ import { CliError, exitCodes } from '../errors.js'
 import { stringOption } from '../options.js'
 import { stageOutput } from '../output.js'
 import { cliVersion } from '../version.js'
+import { enterPhase } from '../phase.js'
 import { runSelection, selectionOptions } from './select.js'
 
 /** File written next to the pruned model with the selection and how it was made. */
@@ -26,7 +27,7 @@ export const pruneCommand: CommandSpec = {
         exitCodes.usage,
         '[@mi-prun/cli] prune needs --out DIR (the folder for the pruned model)',
       )
-    const staged = await stageOutput(out, ctx.values.force === true, { create: false })
+    const staged = await stageOutput(out, ctx.values.force === true, { create: false, log: ctx.log })
     try {
       const { session, selection, json } = await runSelection(ctx)
       try {
@@ -39,6 +40,7 @@ export const pruneCommand: CommandSpec = {
         }
         ctx.log(`writing the pruned model to ${staged.target}`)
         const res = await session.adapter.exportPruned(selection.selected, staged.dir, provenance)
+        await enterPhase('write')
         await writeFile(
           join(staged.dir, SELECTION_FILE),
           `${JSON.stringify({ ...json, export: { numBlocks: res.numBlocks, removed: res.removed } }, null, 2)}\n`,

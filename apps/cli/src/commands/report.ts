@@ -1,10 +1,12 @@
-import { readFile, writeFile, rename } from 'node:fs/promises'
+import { readFile, writeFile, rename, lstat, mkdir } from 'node:fs/promises'
+import { isFolderPath } from '../output.js'
 import { dirname, join, resolve } from 'node:path'
 import type { CommandSpec } from '../command.js'
 import { CliError, exitCodes } from '../errors.js'
 import { stringOption } from '../options.js'
 import { readEchartsSource, renderReportHtml } from '../report/html.js'
 import { validateReport } from '../report/schema.js'
+import { GENERATOR_META } from '../report/html.js'
 import type { RunReport } from '../report/schema.js'
 
 /** Reads and validates a saved run (report.json). */
@@ -39,6 +41,32 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   await rename(tmp, path)
 }
 
+/**
+ * An existing file at `out` is replaced only with --force, or when it is a report mi-prun rendered
+ * (its generator meta tag); a folder there is refused.
+ */
+async function assertWritableReport(out: string, force: boolean, log: (m: string) => void): Promise<void> {
+  let st
+  try {
+    st = await lstat(out)
+  } catch {
+    await mkdir(dirname(out), { recursive: true })
+    return
+  }
+  if (st.isDirectory())
+    throw new CliError(exitCodes.io, `[@mi-prun/cli] --out ${out} is a folder: pass FILE.html or DIR/`)
+  const head = (await readFile(out, 'utf8')).slice(0, 2000)
+  if (head.includes(GENERATOR_META)) {
+    log(`replacing the previous mi-prun report ${out}`)
+    return
+  }
+  if (!force)
+    throw new CliError(
+      exitCodes.io,
+      `[@mi-prun/cli] ${out} already exists and is not a report mi-prun wrote: choose another --out or pass --force to overwrite it`,
+    )
+}
+
 export const reportCommand: CommandSpec = {
   name: 'report',
   summary: 'render the self-contained HTML report of a saved run',
@@ -56,7 +84,16 @@ export const reportCommand: CommandSpec = {
         '[@mi-prun/cli] report needs the path of a run: mi-prun report path/to/report.json',
       )
     const report = await readRun(runPath)
-    const out = resolve(stringOption(ctx.values, 'out') ?? join(dirname(runPath), 'report.html'))
+    const outArg = stringOption(ctx.values, 'out')
+    // `--out X/` (or an existing folder X) means X/report.html, never a file named X
+    const out = resolve(
+      outArg === undefined
+        ? join(dirname(runPath), 'report.html')
+        : (await isFolderPath(outArg))
+          ? join(outArg, 'report.html')
+          : outArg,
+    )
+    await assertWritableReport(out, ctx.values.force === true, ctx.log)
     const html = renderReportHtml(report, await readEchartsSource())
     await writeFileAtomic(out, html)
     return {

@@ -1,9 +1,12 @@
 import type { Selection } from '@mi-prun/core'
 import type { CommandContext, CommandSpec } from '../command.js'
+import { CliError, exitCodes } from '../errors.js'
 import { listOption } from '../options.js'
 import type { OptionName } from '../options.js'
 import { budgetFrom, openSession, parseSelectorName, sessionSettings } from '../session.js'
 import type { Session, SelectorName } from '../session.js'
+import { enterPhase } from '../phase.js'
+import { defaultOf } from '../defaults.js'
 
 export const selectionOptions: readonly OptionName[] = [
   'remove',
@@ -26,13 +29,21 @@ export async function runSelection(
   ctx: CommandContext,
 ): Promise<{ session: Session; selection: Selection; json: Record<string, unknown> }> {
   const names = listOption(ctx.values, 'selector')
-  const name: SelectorName = parseSelectorName(names[names.length - 1] ?? 'fbs')
+  if (names.length > 1)
+    throw new CliError(
+      exitCodes.usage,
+      `[@mi-prun/cli] ${ctx.command} runs one --selector, got ${names.join(', ')}: pass one, or use \`mi-prun compare\` for several`,
+    )
+  const name: SelectorName = parseSelectorName(
+    names[names.length - 1] ?? String(defaultOf(ctx.command, 'selector')),
+  )
   const settings = sessionSettings(ctx)
   const session = await openSession(ctx, ctx.positionals[0]!, settings)
   try {
     const T = session.adapter.info.numBlocks
     const n = budgetFrom(ctx, T)
     ctx.log(`selecting ${n} of ${T} blocks with ${name}`)
+    await enterPhase('select')
     const selection = await session.select(name, n)
     const json = {
       selected: [...selection.selected],

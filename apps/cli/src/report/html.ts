@@ -165,6 +165,9 @@ const pageScript = String.raw`
  * the removed blocks per method on a block strip, perplexity vs number of removed blocks; tables:
  * cost per method and stability (Jaccard across disjoint calibration subsets).
  */
+/** The generator tag of every report mi-prun renders (how `report` recognises its own output). */
+export const GENERATOR_META = '<meta name="generator" content="mi-prun">'
+
 export function renderReportHtml(report: RunReport, echartsSource: string): string {
   const title = `mi-prun report: ${report.model.architecture} (${report.model.numBlocks} blocks), N = ${report.budget}`
   const data = JSON.stringify(report).replace(/</g, '\\u003c')
@@ -172,6 +175,7 @@ export function renderReportHtml(report: RunReport, echartsSource: string): stri
 <html lang="en">
 <head>
 <meta charset="utf-8">
+${GENERATOR_META}
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
 <title>${escapeHtml(title)}</title>
 <style>
