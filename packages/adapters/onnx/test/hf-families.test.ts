@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadHfOnOrt } from '@mi-prun/adapter-onnx'
@@ -25,6 +25,7 @@ interface FamilyGolden {
 const TOL = 1e-4
 
 const names = manifest === undefined ? [] : Object.keys(manifest.families)
+const measured: Record<string, number> = {}
 describe.skipIf(names.length === 0)('family fixtures on ONNX Runtime', () => {
   it.each(names)('%s: mean NLL and logits, dense and with each block skipped', async (name) => {
     const m = manifest!
@@ -57,8 +58,32 @@ describe.skipIf(names.length === 0)('family fixtures on ONNX Runtime', () => {
       console.log(
         `${name}: max rel err logits ${worst.logits.toExponential(2)}, mean NLL ${worst.nll.toExponential(2)}`,
       )
+      measured[name] = Math.max(worst.logits, worst.nll)
     } finally {
       await model.dispose()
+    }
+  })
+  // What the compatibility table (scripts/compat-table.mjs) shows for this engine comes from here: written
+  // with MI_PRUN_UPDATE_RESULTS=1, otherwise every recorded verdict must be what this run found.
+  it('the recorded results (test/results/hf-families.json) are what this run measured', () => {
+    if (Object.keys(measured).length !== names.length) return // a filtered run: nothing to compare
+    const file = join(import.meta.dirname, 'results', 'hf-families.json')
+    const families = Object.fromEntries(
+      names.map((n) => [
+        n,
+        { forward: measured[n]! <= TOL, skip: measured[n]! <= TOL, maxRelError: measured[n]! },
+      ]),
+    )
+    if (process.env.MI_PRUN_UPDATE_RESULTS === '1')
+      writeFileSync(file, JSON.stringify({ tolerance: TOL, families }, null, 2) + '\n')
+    const recorded = JSON.parse(readFileSync(file, 'utf8')) as {
+      families: Record<string, { forward: boolean; skip: boolean; maxRelError: number }>
+    }
+    for (const n of names) {
+      const r = recorded.families[n]
+      expect(r, `${n} missing from ${file}: run with MI_PRUN_UPDATE_RESULTS=1`).toBeDefined()
+      expect([r!.forward, r!.skip], n).toEqual([families[n]!.forward, families[n]!.skip])
+      expect(r!.maxRelError, n).toBeLessThanOrEqual(TOL)
     }
   })
 })
