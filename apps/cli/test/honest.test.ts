@@ -1,3 +1,5 @@
+import { rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -25,6 +27,45 @@ describe('honest numbers and names', { timeout: 300_000 }, () => {
     const fbs = await runMiPrun(['select', model, '--remove', '1', ...small, '--quiet'])
     expect(fbs.code, fbs.stderr).toBe(0)
     expect(fbs.stdout).toMatch(/\(1 forward pass, \d+ MI evaluations?, \d+ ms\)/)
+  })
+
+  it('demo names the perplexity protocol and the removed share in blocks and in parameters', async () => {
+    const out = join(tmpdir(), `mi-prun-honest-${process.pid}`)
+    const r = await runMiPrun([
+      'demo',
+      model,
+      '--out',
+      out,
+      '--samples',
+      '4',
+      '--seq-len',
+      '32',
+      '--max-windows',
+      '2',
+    ])
+    const j = await runMiPrun([
+      'demo',
+      model,
+      '--out',
+      out,
+      '--samples',
+      '4',
+      '--seq-len',
+      '32',
+      '--max-windows',
+      '2',
+      '--json',
+    ])
+    await rm(out, { recursive: true, force: true })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/removed 1 of 4 blocks \(25% of blocks, \d+\.\d% of parameters\)/)
+    expect(r.stdout).toContain(
+      'held-out perplexity of kjv-heldout.txt: 2 windows of 32 tokens, 62 tokens scored',
+    )
+    const dj = JSON.parse(j.stdout) as { dense: { protocol: object }; removedParameterShare: number }
+    expect(dj.dense.protocol).toEqual({ text: ['kjv-heldout.txt'], windows: 2, windowLength: 32, tokens: 62 })
+    expect(dj.removedParameterShare).toBeGreaterThan(0)
+    expect(dj.removedParameterShare).toBeLessThan(0.25)
   })
 
   it('inspect on an ONNX subfolder prints the real hidden size and vocabulary from the parent config', async () => {
