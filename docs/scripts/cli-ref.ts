@@ -12,6 +12,7 @@ import {
   commands,
   exitCodes,
   optionSpecs,
+  defaultOf,
 } from '@mi-prun/cli'
 
 const docsDir = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -98,7 +99,7 @@ export function renderCliReference(): string {
           `${P} command ${s.name} lists flag --${n}, which optionSpecs does not define; fix apps/cli/src/options.ts`,
         )
       lines.push(
-        `| ${flagCell(n, spec)} | ${spec.defaultText ? esc(spec.defaultText) : ''} | ${esc(spec.description)} |`,
+        `| ${flagCell(n, spec)} | ${esc(String(defaultOf(s.name, n) ?? spec.defaultText ?? ''))} | ${esc(spec.description)} |`,
       )
     }
     lines.push('')

@@ -20,3 +20,4 @@ export type {
 export { renderReportHtml, readEchartsSource } from './report/html.js'
 export type { CommandSpec, CommandContext, CommandOutput, CliIo } from './command.js'
 export { cliVersion } from './version.js'
+export { defaults, defaultOf } from './defaults.js'

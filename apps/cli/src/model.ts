@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { inspectOnnxModel, loadHfOnOrt, loadOnnxModel } from '@mi-prun/adapter-onnx'
 import { inspectHfModel, loadHfModel } from '@mi-prun/adapter-tfjs'
@@ -37,7 +37,13 @@ export function locateModel(path: string): ModelLocation {
     (e) => e.endsWith('.safetensors') || e === 'model.safetensors.index.json',
   )
   if (hasSafetensors) return { path: abs, root: abs, format: 'hf-safetensors' }
-  if (hasOnnx) return { path: abs, root: abs, format: 'onnx' }
+  if (hasOnnx) {
+    // an ONNX subfolder (models/x/onnx) keeps its tokenizer and config.json in the parent folder
+    const parent = dirname(abs)
+    const root =
+      !entries.includes('tokenizer.json') && existsSync(join(parent, 'tokenizer.json')) ? parent : abs
+    return { path: abs, root, format: 'onnx' }
+  }
   if (entries.includes('config.json')) {
     throw new CliError(
       exitCodes.input,
@@ -112,7 +118,12 @@ export async function inspectModel(path: string): Promise<Record<string, unknown
       `[@mi-prun/cli] ${main.file}: no transformer blocks found (${main.structure.error})`,
     )
   }
-  const cfg = s.config ?? {}
+  let cfg: Record<string, unknown> = s.config ?? {}
+  if (cfg['hidden_size'] === undefined && cfg['n_embd'] === undefined) {
+    const parentConfig = join(location.root, 'config.json')
+    if (existsSync(parentConfig))
+      cfg = JSON.parse(readFileSync(parentConfig, 'utf8')) as Record<string, unknown>
+  }
   const archs = cfg['architectures']
   return {
     path: location.path,

@@ -155,7 +155,7 @@ export async function stageOutput(
   if (what.kind === 'ours' && !force && !replaceOwn) {
     throw new CliError(
       exitCodes.io,
-      `[@mi-prun/cli] the output folder ${target} already exists and is not empty (a previous mi-prun output): choose another --out or pass --force to replace it`,
+      `[@mi-prun/cli] the output folder ${target} already exists and is not empty: choose another --out or pass --force to replace it (it is a previous mi-prun output)`,
     )
   }
   if (what.kind === 'ours') log(`replacing the previous mi-prun output in ${target}`)

@@ -65,6 +65,7 @@ export const compareCommand: CommandSpec = {
         )
         const stab = new Map((report.stability?.rows ?? []).map((r) => [r.selector, r.meanJaccard]))
         const rows = report.methods.map((m) => ({
+          method: m.selector,
           selector: m.selector,
           selected: m.selected,
           perplexity: ppl.get(m.selector)!,
@@ -78,7 +79,7 @@ export const compareCommand: CommandSpec = {
           `${'method'.padEnd(18)} ${'blocks'.padEnd(14)} ${'PPL'.padStart(10)} ${'Jaccard'.padStart(8)} ${'passes'.padStart(7)} ${'MI evals'.padStart(9)} ${'ms'.padStart(8)}`,
           ...rows.map(
             (r) =>
-              `${r.selector.padEnd(18)} ${r.selected.join(',').padEnd(14)} ${r.perplexity.toFixed(3).padStart(10)} ${(r.meanJaccard === null ? '–' : r.meanJaccard.toFixed(2)).padStart(8)} ${String(r.forwardPasses).padStart(7)} ${String(r.miEvaluations).padStart(9)} ${r.wallMs.toFixed(0).padStart(8)}`,
+              `${r.selector.padEnd(18)} ${r.selected.join(',').padEnd(14)} ${r.perplexity.toFixed(3).padStart(10)} ${(r.meanJaccard === null ? '–' : r.meanJaccard.toFixed(2)).padStart(8)} ${String(r.forwardPasses).padStart(7)} ${(selectorRegistry[r.selector.split(':')[0] as SelectorName]?.input === 'mi' ? String(r.miEvaluations) : '–').padStart(9)} ${r.wallMs.toFixed(0).padStart(8)}`,
           ),
           `report: ${join(staged.target, 'report.html')}`,
         ]

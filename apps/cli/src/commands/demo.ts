@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
-import { join, relative } from 'node:path'
+import { basename, join, relative } from 'node:path'
+import { inspectModel } from '../model.js'
 import { fileURLToPath } from 'node:url'
 import { bundledCalibration, bundledHeldout } from '../calibration.js'
 import type { CommandSpec } from '../command.js'
@@ -94,10 +95,20 @@ export const demoCommand: CommandSpec = {
             model: join(staged.target, c.selector),
           }
         })
+        const ps = report.perplexity!.settings
+        const protocol = {
+          text: ps.text.map((t) => basename(t)),
+          windows: Math.round(dense.tokens / (ps.windowLength - 1)),
+          windowLength: ps.windowLength,
+          tokens: dense.tokens,
+        }
+        const prunedParameters = Number((await inspectModel(join(staged.target, 'mi-prun')))['parameters'])
+        const removedParameterShare = 1 - prunedParameters / report.model.parameters
         const relPath = relative(process.cwd(), staged.target)
         const rel = relPath === '' ? '.' : relPath.startsWith('..') ? staged.target : relPath
         const text = [
-          `${report.model.architecture}, ${T} blocks; removed ${budget} (${((100 * budget) / T).toFixed(0)}%); held-out perplexity on ${dense.tokens} tokens:`,
+          `${report.model.architecture}, ${T} blocks; removed ${budget} of ${T} blocks (${((100 * budget) / T).toFixed(0)}% of blocks, ${(100 * removedParameterShare).toFixed(1)}% of parameters)`,
+          `held-out perplexity of ${protocol.text.join(', ')}: ${protocol.windows} windows of ${protocol.windowLength} tokens, ${protocol.tokens} tokens scored:`,
           `${'model'.padEnd(10)} ${'removed blocks'.padEnd(16)} ${'PPL'.padStart(10)} ${'× dense'.padStart(8)}`,
           `${'dense'.padEnd(10)} ${'–'.padEnd(16)} ${dense.perplexity.toFixed(3).padStart(10)} ${'1.00'.padStart(8)}`,
           ...rows.map(
@@ -111,7 +122,9 @@ export const demoCommand: CommandSpec = {
             out: staged.target,
             budget,
             numBlocks: T,
-            dense,
+            dense: { ...dense, protocol },
+            removedBlockShare: budget / T,
+            removedParameterShare,
             methods: rows,
             report: join(staged.target, 'report.json'),
             html: join(staged.target, 'report.html'),

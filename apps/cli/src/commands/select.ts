@@ -3,7 +3,7 @@ import type { CommandContext, CommandSpec } from '../command.js'
 import { CliError, exitCodes } from '../errors.js'
 import { listOption } from '../options.js'
 import type { OptionName } from '../options.js'
-import { budgetFrom, openSession, parseSelectorName, sessionSettings } from '../session.js'
+import { budgetFrom, openSession, parseSelectorName, selectorRegistry, sessionSettings } from '../session.js'
 import type { Session, SelectorName } from '../session.js'
 import { enterPhase } from '../phase.js'
 import { defaultOf } from '../defaults.js'
@@ -72,6 +72,18 @@ export async function runSelection(
   }
 }
 
+/** "1 forward pass, 12 MI evaluations, 40 ms": plural only when not 1; MI evaluations only for MI methods. */
+export function costText(
+  name: SelectorName,
+  cost: { forwardPasses: number; miEvaluations: number; wallMs: number },
+): string {
+  const parts = [`${cost.forwardPasses} forward pass${cost.forwardPasses === 1 ? '' : 'es'}`]
+  if (selectorRegistry[name].input === 'mi')
+    parts.push(`${cost.miEvaluations} MI evaluation${cost.miEvaluations === 1 ? '' : 's'}`)
+  parts.push(`${cost.wallMs.toFixed(0)} ms`)
+  return parts.join(', ')
+}
+
 export const selectCommand: CommandSpec = {
   name: 'select',
   summary: 'choose the blocks to remove (MI-PRUN Fast-Block-Select or a baseline)',
@@ -87,7 +99,7 @@ export const selectCommand: CommandSpec = {
     await session.dispose()
     return {
       json,
-      text: `${json.selector}: remove blocks [${selection.selected.join(', ')}] of ${json.numBlocks} (${selection.cost.forwardPasses} forward passes, ${selection.cost.miEvaluations} MI evaluations, ${selection.cost.wallMs.toFixed(0)} ms)`,
+      text: `${json.selector}: remove blocks [${selection.selected.join(', ')}] of ${json.numBlocks} (${costText(json.selector as SelectorName, selection.cost)})`,
     }
   },
 }
