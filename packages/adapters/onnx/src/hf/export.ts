@@ -6,6 +6,7 @@ import {
   copyFileSync,
   existsSync,
   mkdtempSync,
+  readFileSync,
   readdirSync,
   renameSync,
   rmSync,
@@ -14,7 +15,7 @@ import {
 } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { PruneError, type ExportResult } from '@mi-prun/core'
-import { type Arch, prunedConfig } from '@mi-prun/families'
+import { type Arch, prunedConfig, serializeConfig } from '@mi-prun/families'
 import { type Checkpoint, type TensorSource, writeShardedSafetensors } from '@mi-prun/safetensors'
 import { PKG } from '../proto.js'
 import { PROVENANCE_FILE } from '../adapter.js'
@@ -71,7 +72,9 @@ export async function exportPrunedHf(
       ? Math.max(...ckpt.shards.map((s) => statSync(join(ckpt.dir, s)).size))
       : Number.POSITIVE_INFINITY
     await writeShardedSafetensors(tmp, tensors, { maxShardBytes: shardBytes, metadata: { format: 'pt' } })
-    writeFileSync(join(tmp, 'config.json'), JSON.stringify(prunedConfig(ckpt.config, rem), null, 2) + '\n')
+    // serializeConfig keeps 30.0 a float: transformers 5's config dataclasses refuse an int in a float field
+    const configText = readFileSync(join(ckpt.dir, 'config.json'), 'utf8')
+    writeFileSync(join(tmp, 'config.json'), serializeConfig(prunedConfig(ckpt.config, rem), configText))
     for (const f of readdirSync(ckpt.dir))
       if (COPIED.test(f) && statSync(join(ckpt.dir, f)).isFile())
         copyFileSync(join(ckpt.dir, f), join(tmp, f))
