@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
-import { inspectOnnxModel, loadHfOnOrt, loadOnnxModel } from '@mi-prun/adapter-onnx'
+import { inspectHfFolder, inspectOnnxModel, loadHfOnOrt, loadOnnxModel } from '@mi-prun/adapter-onnx'
 import { inspectHfModel, loadHfModel } from '@mi-prun/adapter-tfjs'
 import type { ModelAdapter } from '@mi-prun/core'
 import { CliError, exitCodes } from './errors.js'
@@ -87,7 +87,32 @@ export async function openModel(
 export async function inspectModel(path: string): Promise<Record<string, unknown>> {
   const location = locateModel(path)
   if (location.format === 'hf-safetensors') {
-    const s = inspectHfModel(location.path)
+    // The TF.js reading (four families) keeps its richer fields; every other family the ONNX Runtime engine
+    // runs is summarised from the families' reading of config.json and the tensor headers.
+    let s: ReturnType<typeof inspectHfModel>
+    try {
+      s = inspectHfModel(location.path)
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'UNSUPPORTED_ARCHITECTURE') throw e
+      const h = inspectHfFolder(location.path)
+      return {
+        path: location.path,
+        format: location.format,
+        architecture: h.architecture,
+        modelType: h.modelType,
+        family: h.family,
+        blocks: h.blocks,
+        hiddenSize: h.hiddenSize,
+        vocabSize: h.vocabSize,
+        maxPositions: h.maxPositions,
+        parameters: h.parameters,
+        dtype: h.dtype,
+        dtypes: h.dtypes,
+        blockBytes: h.blockBytes,
+        globalBytes: h.globalBytes,
+        tensors: h.tensors,
+      }
+    }
     return {
       path: location.path,
       format: location.format,
@@ -137,7 +162,8 @@ export async function inspectModel(path: string): Promise<Record<string, unknown
     hiddenSize: Number(cfg['hidden_size'] ?? cfg['n_embd'] ?? Number.NaN),
     vocabSize: Number(cfg['vocab_size'] ?? Number.NaN),
     parameters: main.parameters,
-    dtype: 'see graph',
+    dtype: main.dtype,
+    dtypes: main.dtypes,
     file: main.file,
     opset: main.opset,
     nodes: main.nodes,
