@@ -166,6 +166,15 @@ describe('mi-prun on a tiny 4-block model', { timeout: 300_000 }, () => {
     expect(JSON.parse(readFileSync(join(out, 'mi_prun_selection.json'), 'utf8')).selected).toEqual(
       pj.selected,
     )
+    // mergekit passthrough config beside the pruned model: the kept layer ranges of the 4-block source
+    const kept = [0, 1, 2, 3].filter((i) => !pj.selected.includes(i))
+    const yaml = readFileSync(join(out, 'mergekit.yaml'), 'utf8')
+    expect(yaml).toContain('merge_method: passthrough')
+    const ranges = [...yaml.matchAll(/layer_range: \[(\d+), (\d+)\]/g)].flatMap((m) => {
+      const a = Number(m[1])
+      return Array.from({ length: Number(m[2]) - a }, (_, i) => a + i)
+    })
+    expect(ranges).toEqual(kept)
 
     const evalArgs = ['--seq-len', '32', '--max-windows', '4', '--tasks', 'none', '--json']
     const pruned = await runMiPrun(['eval', out, ...evalArgs])

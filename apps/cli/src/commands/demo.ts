@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { writeMergekitConfig } from '../interop.js'
 import { writeFile } from 'node:fs/promises'
 import { basename, join, relative } from 'node:path'
 import { inspectModel } from '../model.js'
@@ -76,6 +77,8 @@ export const demoCommand: CommandSpec = {
             settings: sel.settings,
             calibration: session.calibrationReport(),
           })
+          if (session.location.format === 'hf-safetensors')
+            await writeMergekitConfig(join(staged.dir, label), session.location.path, T, sel.selected)
         }
         await enterPhase('write')
         await writeFile(join(staged.dir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`)

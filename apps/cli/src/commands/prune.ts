@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises'
+import { writeMergekitConfig } from '../interop.js'
 import { join } from 'node:path'
 import type { CommandSpec } from '../command.js'
 import { CliError, exitCodes } from '../errors.js'
@@ -41,6 +42,13 @@ export const pruneCommand: CommandSpec = {
         ctx.log(`writing the pruned model to ${staged.target}`)
         const res = await session.adapter.exportPruned(selection.selected, staged.dir, provenance)
         await enterPhase('write')
+        if (session.location.format === 'hf-safetensors')
+          await writeMergekitConfig(
+            staged.dir,
+            session.location.path,
+            session.adapter.info.numBlocks,
+            selection.selected,
+          )
         await writeFile(
           join(staged.dir, SELECTION_FILE),
           `${JSON.stringify({ ...json, export: { numBlocks: res.numBlocks, removed: res.removed } }, null, 2)}\n`,
