@@ -134,6 +134,12 @@ export const optionSpecs = Object.freeze({
     defaultText: 'T',
     description: 'longest span scored by `score`',
   },
+  'prune-me-csv': {
+    type: 'string',
+    valueName: 'FILE',
+    description:
+      'also write the PruneMe-style CSV (block_start, block_end, n, average_distance) of the last-token angular distance between h_l and h_{l+n}; refuses an existing file',
+  },
   json: {
     type: 'boolean',
     description: 'print exactly one JSON object on stdout (logs and progress go to stderr)',

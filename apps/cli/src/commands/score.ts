@@ -1,9 +1,41 @@
+import { existsSync } from 'node:fs'
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
 import type { SpanScorer } from '@mi-prun/core'
 import type { CommandContext, CommandSpec } from '../command.js'
-import { intOption } from '../options.js'
+import { CliError, exitCodes } from '../errors.js'
+import { intOption, stringOption } from '../options.js'
 import type { BlockScoreSeries, SpanScoreSeries } from '../report/schema.js'
 import { openSession, sessionSettings } from '../session.js'
 import type { Session } from '../session.js'
+
+/**
+ * PruneMe's layer-distance table: one row per (start layer l, span n), the mean over calibration sequences of
+ * the last token's angular distance arccos(cos(h_l, h_{l+n}))/π (hidden-state indices: 0 is the embedding
+ * output). Sorted by n, then l, as PruneMe writes one n at a time.
+ */
+export function pruneMeCsv(spans: readonly { start: number; length: number; value: number }[]): string {
+  const rows = [...spans].sort((a, b) => a.length - b.length || a.start - b.start)
+  return (
+    'block_start,block_end,n,average_distance\n' +
+    rows.map((s) => `${s.start},${s.start + s.length},${s.length},${s.value}`).join('\n') +
+    '\n'
+  )
+}
+
+/** Writes through a temp file in the same folder, then renames (nothing half-written). */
+async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const abs = resolve(path)
+  await mkdir(dirname(abs), { recursive: true })
+  const tmp = join(dirname(abs), `.${basename(abs)}.tmp-${process.pid}`)
+  try {
+    await writeFile(tmp, text)
+    await rename(tmp, abs)
+  } catch (e) {
+    await rm(tmp, { force: true })
+    throw e
+  }
+}
 
 /** Unit label of a scorer's values. */
 function unitOf(s: SpanScorer): string {
@@ -82,14 +114,26 @@ export const scoreCommand: CommandSpec = {
     'seed',
     'backend',
     'max-span',
+    'prune-me-csv',
   ],
   jsonKeys: ['blockScores', 'spanScores', 'numBlocks', 'calibration'],
   async run(ctx) {
+    const csvPath = stringOption(ctx.values, 'prune-me-csv')
+    if (csvPath !== undefined && existsSync(csvPath))
+      throw new CliError(
+        exitCodes.usage,
+        `[@mi-prun/cli] --prune-me-csv ${csvPath} already exists: choose another file or delete it first`,
+      )
     const session = await openSession(ctx, ctx.positionals[0]!, sessionSettings(ctx))
     try {
       const T = session.adapter.info.numBlocks
       const maxSpan = intOption(ctx.values, 'max-span', T, 1, T)
       const { blockScores, spanScores } = await computeScores(ctx, session, maxSpan)
+      if (csvPath !== undefined) {
+        const angular = spanScores.find((s) => s.scorer === 'angular')!
+        await writeFileAtomic(csvPath, pruneMeCsv(angular.spans))
+        ctx.log(`wrote ${csvPath} (PruneMe-style angular distances, ${angular.spans.length} rows)`)
+      }
       const json = {
         numBlocks: T,
         model: session.location.path,
