@@ -58,18 +58,44 @@ export const selectorRegistry = Object.freeze({
   fbs: { input: 'mi', create: (p: SelectorParams): Selector => createFastBlockSelectSelector({ k: p.fbsK }) },
   shortgpt: { input: 'bi', create: (_p: SelectorParams): Selector => createTopNSelector() },
   angular: { input: 'angular', create: (_p: SelectorParams): Selector => createBestWindowSelector() },
-  sleb: { input: 'objective', create: (_p: SelectorParams): Selector => createSlebSelector() },
+  // `passes(T, N)`: exactly how many objective evaluations the selector makes (the progress bar's total).
+  // SLEB's default barriers keep block 0 and block T−1: greedy step i tries the T − 2 − i blocks left.
+  sleb: {
+    input: 'objective',
+    create: (_p: SelectorParams): Selector => createSlebSelector(),
+    passes: (T: number, N: number): number => {
+      let total = 0
+      for (let i = 0; i < N; i++) total += Math.max(0, T - 2 - i)
+      return total
+    },
+  },
   'ppl-rank': {
     input: 'objective',
     create: (_p: SelectorParams): Selector => createPerplexityRankSelector(),
+    passes: (T: number): number => T,
   },
   random: { input: 'none', create: (p: SelectorParams): Selector => createRandomSelector({ seed: p.seed }) },
   'exact-mi': { input: 'mi', create: (_p: SelectorParams): Selector => createExactMiSelector() },
   'exact-ppl': {
     input: 'objective',
     create: (_p: SelectorParams): Selector => createExactPerplexitySelector(),
+    passes: (T: number, N: number): number => binomialCount(T, N),
   },
-} as const satisfies Record<string, { input: SelectorInput; create: (p: SelectorParams) => Selector }>)
+} as const satisfies Record<
+  string,
+  {
+    input: SelectorInput
+    create: (p: SelectorParams) => Selector
+    passes?: (T: number, N: number) => number
+  }
+>)
+
+/** C(n, k) as a float (exact for the sizes a progress bar meets). */
+function binomialCount(n: number, k: number): number {
+  let c = 1
+  for (let i = 1; i <= k; i++) c = (c * (n - k + i)) / i
+  return Math.round(c)
+}
 export type SelectorName = keyof typeof selectorRegistry
 
 export function parseSelectorName(name: string): SelectorName {
@@ -325,14 +351,18 @@ export async function openSession(
         let context: SelectionContext = { numBlocks: T }
         if (scorer) context = { ...context, scorer }
         if (entry.input === 'objective') {
-          const bar = ctx.progress.start(`${name}: calibration passes`, Math.max(1, T * n))
+          const total = 'passes' in entry ? entry.passes(T, n) : T * n
+          const bar = ctx.progress.start(
+            `${name}: calibration pass${total === 1 ? '' : 'es'}`,
+            Math.max(1, total),
+          )
           let passes = 0
           const f = session.objective(s)
           context = {
             ...context,
             objective: async (removed) => {
               const v = await f(removed)
-              bar.update(++passes, Math.max(passes, T * n))
+              bar.update(++passes, Math.max(passes, total))
               return v
             },
           }
