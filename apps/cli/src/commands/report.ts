@@ -1,4 +1,4 @@
-import { readFile, writeFile, rename, lstat, mkdir } from 'node:fs/promises'
+import { readFile, writeFile, rename, rm, lstat, mkdir } from 'node:fs/promises'
 import { isFolderPath } from '../output.js'
 import { dirname, join, resolve } from 'node:path'
 import type { CommandSpec } from '../command.js'
@@ -37,8 +37,13 @@ export async function readRun(path: string): Promise<RunReport> {
 /** Writes `text` to `path` atomically (temp file in the same folder, then rename). */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   const tmp = join(dirname(path), `.${process.pid}-${Date.now()}.tmp`)
-  await writeFile(tmp, text)
-  await rename(tmp, path)
+  try {
+    await writeFile(tmp, text)
+    await rename(tmp, path)
+  } catch (e) {
+    await rm(tmp, { force: true })
+    throw e
+  }
 }
 
 /**

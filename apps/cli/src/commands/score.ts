@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs'
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
-import { basename, dirname, join, resolve } from 'node:path'
+import { mkdir } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 import type { SpanScorer } from '@mi-prun/core'
 import type { CommandContext, CommandSpec } from '../command.js'
 import { CliError, exitCodes } from '../errors.js'
 import { intOption, stringOption } from '../options.js'
 import type { BlockScoreSeries, SpanScoreSeries } from '../report/schema.js'
 import { openSession, sessionSettings } from '../session.js'
+import { writeFileAtomic } from './report.js'
 import type { Session } from '../session.js'
 
 /**
@@ -21,20 +22,6 @@ export function pruneMeCsv(spans: readonly { start: number; length: number; valu
     rows.map((s) => `${s.start},${s.start + s.length},${s.length},${s.value}`).join('\n') +
     '\n'
   )
-}
-
-/** Writes through a temp file in the same folder, then renames (nothing half-written). */
-async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const abs = resolve(path)
-  await mkdir(dirname(abs), { recursive: true })
-  const tmp = join(dirname(abs), `.${basename(abs)}.tmp-${process.pid}`)
-  try {
-    await writeFile(tmp, text)
-    await rename(tmp, abs)
-  } catch (e) {
-    await rm(tmp, { force: true })
-    throw e
-  }
 }
 
 /** Unit label of a scorer's values. */
@@ -131,7 +118,8 @@ export const scoreCommand: CommandSpec = {
       const { blockScores, spanScores } = await computeScores(ctx, session, maxSpan)
       if (csvPath !== undefined) {
         const angular = spanScores.find((s) => s.scorer === 'angular')!
-        await writeFileAtomic(csvPath, pruneMeCsv(angular.spans))
+        await mkdir(dirname(resolve(csvPath)), { recursive: true })
+        await writeFileAtomic(resolve(csvPath), pruneMeCsv(angular.spans))
         ctx.log(`wrote ${csvPath} (PruneMe-style angular distances, ${angular.spans.length} rows)`)
       }
       const json = {

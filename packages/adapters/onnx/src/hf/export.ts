@@ -23,6 +23,18 @@ import { PROVENANCE_FILE } from '../adapter.js'
 const COPIED =
   /^(tokenizer.*|special_tokens_map\.json|added_tokens\.json|vocab\.(json|txt)|merges\.txt|generation_config\.json|chat_template\.(json|jinja))$/
 
+/**
+ * The block a tensor belongs to (−1: embedding, final norm, head): the longest matching block prefix, so
+ * "layers.1." does not claim "layers.11.".
+ */
+export function blockOwner(name: string, prefixes: readonly string[]): number {
+  let owner = -1
+  for (let i = 0; i < prefixes.length; i++)
+    if (name.startsWith(prefixes[i]!) && (owner < 0 || prefixes[i]!.length > prefixes[owner]!.length))
+      owner = i
+  return owner
+}
+
 export async function exportPrunedHf(
   ckpt: Checkpoint,
   arch: Arch,
@@ -55,11 +67,7 @@ export async function exportPrunedHf(
   try {
     const tensors: TensorSource[] = []
     for (const [name, t] of ckpt.tensors) {
-      // the longest matching prefix: "layers.1." must not claim "layers.11."
-      let owner = -1
-      for (let i = 0; i < T; i++)
-        if (name.startsWith(prefixes[i]!) && (owner < 0 || prefixes[i]!.length > prefixes[owner]!.length))
-          owner = i
+      const owner = blockOwner(name, prefixes)
       let newName = name
       if (owner >= 0) {
         const j = kept.indexOf(owner)

@@ -4,6 +4,7 @@
 
 import { parseModel } from '@mi-prun/families'
 import { openCheckpoint } from '@mi-prun/safetensors'
+import { blockOwner } from './export.js'
 
 export interface HfFolderSummary {
   readonly family: string
@@ -39,11 +40,7 @@ export function inspectHfFolder(dir: string): HfFolderSummary {
     const n = t.shape.reduce((a, b) => a * b, 1)
     parameters += n
     dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + n
-    // the longest matching prefix: "layers.1." must not claim "layers.11."
-    let owner = -1
-    for (let i = 0; i < T; i++)
-      if (name.startsWith(prefixes[i]!) && (owner < 0 || prefixes[i]!.length > prefixes[owner]!.length))
-        owner = i
+    const owner = blockOwner(name, prefixes)
     if (owner >= 0) perBlock[owner]! += t.end - t.begin
     else globalBytes += t.end - t.begin
   }
